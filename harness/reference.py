@@ -1,0 +1,185 @@
+"""reference/<report>.yaml: the reported numbers, tolerances and recipes, validated loudly.
+
+A malformed file is an error naming the file, the claim id and the field, so a
+typo never silently drops a claim.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
+KINDS = ("params", "ordering", "threshold", "metric", "mechanism", "sparsity", "identity", "qualitative")
+EXPECTS = ("reproduced", "not-reproduced", "under-specified", "qualitative")
+TIER_NAMES = ("fast", "full")
+TOLERANCE_KEYS = ("abs", "rel", "margin")
+
+
+class ReferenceError(ValueError):
+    """A reference file does not follow the schema."""
+
+
+@dataclass(frozen=True)
+class TierPlan:
+    """How a claim runs in one tier: budget overrides, seeds, tolerance, or why it does not run."""
+
+    budget: dict[str, Any] = field(default_factory=dict)
+    seeds: int = 1
+    tolerance: dict[str, Any] = field(default_factory=dict)
+    skip: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimEntry:
+    id: str
+    report: str
+    statement: str
+    location: str
+    kind: str
+    reported: Any
+    tiers: dict[str, TierPlan]
+    recipe: dict[str, Any]
+    expect: str
+    why: str | None
+    source_file: str
+
+    def plan(self, tier: str) -> TierPlan | None:
+        return self.tiers.get(tier)
+
+
+@dataclass(frozen=True)
+class ReportEntry:
+    report: str
+    title: str
+    source: str
+    summary: str
+    claims: dict[str, ClaimEntry]
+
+
+def _fail(path: Path, claim: str | None, field_name: str, problem: str) -> ReferenceError:
+    where = f"{path.name}" + (f", claim {claim!r}" if claim else "") + f", field {field_name!r}"
+    return ReferenceError(f"reference error in {where}: {problem} (see the schema in reference/README.md)")
+
+
+def _require(data: dict, key: str, kind: type | tuple, path: Path, claim: str | None, prefix: str = "") -> Any:
+    name = f"{prefix}{key}"
+    if key not in data:
+        raise _fail(path, claim, name, "missing")
+    value = data[key]
+    if not isinstance(value, kind):
+        wanted = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _fail(path, claim, name, f"expected {wanted}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _tier_plan(raw: Any, path: Path, cid: str, tier: str) -> TierPlan:
+    prefix = f"tiers.{tier}."
+    if not isinstance(raw, dict):
+        raise _fail(path, cid, f"tiers.{tier}", f"expected a mapping, got {type(raw).__name__}")
+    unknown = set(raw) - {"budget", "seeds", "tolerance", "skip"}
+    if unknown:
+        raise _fail(path, cid, f"tiers.{tier}", f"unknown keys {sorted(unknown)}; allowed: budget, seeds, tolerance, skip")
+    seeds = raw.get("seeds", 1)
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+        raise _fail(path, cid, prefix + "seeds", f"expected a positive integer, got {seeds!r}")
+    budget = raw.get("budget", {}) or {}
+    if not isinstance(budget, dict):
+        raise _fail(path, cid, prefix + "budget", "expected a mapping of Spec fields")
+    tolerance = raw.get("tolerance", {}) or {}
+    if tolerance:
+        if not isinstance(tolerance, dict):
+            raise _fail(path, cid, prefix + "tolerance", "expected a mapping")
+        if not isinstance(tolerance.get("why"), str) or not tolerance["why"].strip():
+            raise _fail(path, cid, prefix + "tolerance.why", "every tolerance needs a one-line rationale")
+        for key, value in tolerance.items():
+            if key == "why":
+                continue
+            if key not in TOLERANCE_KEYS:
+                raise _fail(path, cid, prefix + f"tolerance.{key}", f"unknown; allowed: {', '.join(TOLERANCE_KEYS)}, why")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise _fail(path, cid, prefix + f"tolerance.{key}", f"expected a non-negative number, got {value!r}")
+    skip = raw.get("skip")
+    if skip is not None and not isinstance(skip, str):
+        raise _fail(path, cid, prefix + "skip", "expected the reason as text")
+    return TierPlan(budget=budget, seeds=seeds, tolerance=tolerance, skip=skip)
+
+
+def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
+    if not isinstance(raw, dict):
+        raise _fail(path, f"#{index}", "claims", "each claim must be a mapping")
+    cid = raw.get("id") if isinstance(raw.get("id"), str) else None
+    if cid is None:
+        raise _fail(path, f"#{index}", "id", "missing or not text")
+    short = report.split("_")[0]
+    if not cid.startswith(short + "/"):
+        raise _fail(path, cid, "id", f"must start with {short + '/'!r} (the report's number)")
+    known = {"id", "statement", "location", "kind", "reported", "tiers", "recipe", "expect", "why"}
+    unknown = set(raw) - known
+    if unknown:
+        raise _fail(path, cid, sorted(unknown)[0], f"unknown field; allowed: {', '.join(sorted(known))}")
+    statement = _require(raw, "statement", str, path, cid)
+    location = _require(raw, "location", str, path, cid)
+    kind = _require(raw, "kind", str, path, cid)
+    if kind not in KINDS:
+        raise _fail(path, cid, "kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+    expect = raw.get("expect", "reproduced")
+    if expect not in EXPECTS:
+        raise _fail(path, cid, "expect", f"{expect!r} is not one of {', '.join(EXPECTS)}")
+    why = raw.get("why")
+    if expect != "reproduced" and not (isinstance(why, str) and why.strip()):
+        raise _fail(path, cid, "why", f"expect: {expect} needs the reason")
+    if kind != "qualitative" and "reported" not in raw:
+        raise _fail(path, cid, "reported", "missing (the report's own numbers or ordering)")
+    tiers_raw = raw.get("tiers", {}) or {}
+    if not isinstance(tiers_raw, dict):
+        raise _fail(path, cid, "tiers", "expected a mapping of tier name to plan")
+    for tier in tiers_raw:
+        if tier not in TIER_NAMES:
+            raise _fail(path, cid, f"tiers.{tier}", f"unknown tier; known: {', '.join(TIER_NAMES)}")
+    tiers = {t: _tier_plan(tiers_raw.get(t) or {}, path, cid, t) for t in TIER_NAMES if t in tiers_raw}
+    recipe = raw.get("recipe", {}) or {}
+    if not isinstance(recipe, dict):
+        raise _fail(path, cid, "recipe", "expected a mapping with 'said' and 'assumed'")
+    return ClaimEntry(id=cid, report=report, statement=statement.strip(), location=location, kind=kind,
+                      reported=raw.get("reported"), tiers=tiers, recipe=recipe, expect=expect,
+                      why=why.strip() if isinstance(why, str) else None, source_file=path.name)
+
+
+def load_report(path: Path) -> ReportEntry:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ReferenceError(f"reference error in {path.name}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise _fail(path, None, "(top level)", "expected a mapping with report, title, claims")
+    report = _require(data, "report", str, path, None)
+    stray = [k for k in data if k not in ("report", "title", "source", "summary", "claims") and not str(k).startswith("x-")]
+    if stray:
+        raise _fail(path, None, str(stray[0]), "unknown top-level field; allowed: report, title, source, summary, "
+                                               "claims, and x-* blocks for YAML anchors")
+    if report != path.stem:
+        raise _fail(path, None, "report", f"{report!r} must equal the file name {path.stem!r}")
+    claims_raw = _require(data, "claims", list, path, None)
+    claims: dict[str, ClaimEntry] = {}
+    for i, raw in enumerate(claims_raw):
+        entry = _claim(raw, path, report, i)
+        if entry.id in claims:
+            raise _fail(path, entry.id, "id", "duplicate claim id")
+        claims[entry.id] = entry
+    return ReportEntry(report=report, title=_require(data, "title", str, path, None),
+                       source=str(data.get("source", "")), summary=str(data.get("summary", "")).strip(),
+                       claims=claims)
+
+
+def load_all(directory: Path = REFERENCE_DIR) -> dict[str, ReportEntry]:
+    """Every reference/*.yaml, keyed by report name."""
+    if not directory.is_dir():
+        raise ReferenceError(f"reference directory {directory} does not exist")
+    return {p.stem: load_report(p) for p in sorted(directory.glob("*.yaml"))}
+
+
+def all_claims(reports: dict[str, ReportEntry]) -> dict[str, ClaimEntry]:
+    return {cid: entry for rep in reports.values() for cid, entry in rep.claims.items()}

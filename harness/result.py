@@ -1,0 +1,46 @@
+"""RunResult: what one finished (or diverged) run leaves behind, as plain JSON."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .spec import RESULT_FORMAT_VERSION
+
+CURVE_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "epoch_time")
+
+
+@dataclass
+class RunResult:
+    key: str
+    spec: dict[str, Any]
+    status: str  # "completed" | "diverged"
+    curves: dict[str, list[float]]
+    final_test_acc: float
+    best_test_acc: float
+    final_train_acc: float
+    param_count: int
+    wall_time: float
+    environment: dict[str, Any]
+    diverged_at_step: int | None = None
+    created: str = ""
+    format: int = RESULT_FORMAT_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == "diverged"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunResult":
+        if data.get("format") != RESULT_FORMAT_VERSION:
+            raise ValueError(f"result format {data.get('format')!r}, expected {RESULT_FORMAT_VERSION}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        missing = {f.name for f in dataclasses.fields(cls)
+                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING} - set(data)
+        if missing:
+            raise ValueError(f"result is missing fields {sorted(missing)}")
+        return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,0 +1,131 @@
+"""RunStore: a directory of finished runs keyed by Spec hash, safe under parallel workers.
+
+Layout: <root>/<key>/result.json (+ spec.json, checkpoint.pt while training).
+Writes are atomic (temporary file + rename); one file lock per key makes two
+processes asking for the same run train it once, the second loading the
+first one's result. A corrupt or older-format entry is reported and redone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+from filelock import FileLock
+
+from .result import RunResult
+from .spec import Spec
+
+RUNS_ENV = "REPRO_RUNS"
+RUN_MODE_ENV = "REPRO_RUN_MODE"
+SESSION_ENV = "REPRO_SESSION"
+DEFAULT_RUNS_DIR = Path(".runs")
+MODES = ("train", "cached-only", "retrain")
+
+Trainer = Callable[..., RunResult]
+
+
+class RunNotCachedError(LookupError):
+    """cached-only mode and the run is not in the store."""
+
+
+class CorruptRunWarning(UserWarning):
+    """A stored result could not be read and will be redone."""
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same directory and rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RunStore:
+    """Load a finished run, or train it (once, even across processes)."""
+
+    def __init__(self, root: str | os.PathLike | None = None, mode: str | None = None,
+                 trainer: Trainer | None = None, train_kwargs: dict[str, Any] | None = None,
+                 session: str | None = None) -> None:
+        self.root = Path(root or os.environ.get(RUNS_ENV) or DEFAULT_RUNS_DIR).expanduser().resolve()
+        self.mode = mode or os.environ.get(RUN_MODE_ENV) or "train"
+        if self.mode not in MODES:
+            raise ValueError(f"unknown run mode {self.mode!r}; known modes: {', '.join(MODES)}")
+        self.trainer = trainer
+        self.train_kwargs = dict(train_kwargs or {})
+        # retrain redoes each run once per session, then shares it between claims
+        self.session = session or os.environ.get(SESSION_ENV) or "local"
+        self.trained: list[str] = []
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(f"run directory {self.root} cannot be created ({exc}); "
+                          f"choose another with --runs or ${RUNS_ENV}") from exc
+
+    def run_dir(self, spec: Spec) -> Path:
+        return self.root / spec.key
+
+    def result_path(self, spec: Spec) -> Path:
+        return self.run_dir(spec) / "result.json"
+
+    def load(self, spec: Spec) -> RunResult | None:
+        """The stored result, or None (missing, corrupt or older format: warned, then redone)."""
+        path = self.result_path(spec)
+        if not path.exists():
+            return None
+        try:
+            result = RunResult.from_dict(json.loads(path.read_text()))
+            if result.key != spec.key:
+                raise ValueError(f"holds run {result.key}")
+            return result
+        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            warnings.warn(f"run store entry {path} is unreadable ({exc}); the run will be redone",
+                          CorruptRunWarning, stacklevel=2)
+            return None
+
+    def _fresh_enough(self, result: RunResult) -> bool:
+        return self.mode != "retrain" or result.extra.get("session") == self.session
+
+    def get(self, spec: Spec) -> RunResult:
+        """Return the run for `spec` according to the store's mode."""
+        result = self.load(spec)
+        if self.mode == "cached-only":
+            if result is None:
+                raise RunNotCachedError(f"run {spec.key} ({spec.model}, seed {spec.seed}) is not in {self.root}")
+            return result
+        if result is not None and self._fresh_enough(result):
+            return result
+        lock = FileLock(str(self.root / f"{spec.key}.lock"))
+        with lock:
+            result = self.load(spec)  # another worker may have finished it while we waited
+            if result is not None and self._fresh_enough(result):
+                return result
+            return self._train_and_store(spec)
+
+    def _train_and_store(self, spec: Spec) -> RunResult:
+        if self.trainer is None:
+            from .train import train as trainer
+        else:
+            trainer = self.trainer
+        run_dir = self.run_dir(spec)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "spec.json", json.dumps(spec.to_dict(), indent=2, sort_keys=True))
+        checkpoint = run_dir / "checkpoint.pt"
+        if self.mode == "retrain":
+            checkpoint.unlink(missing_ok=True)
+        result = trainer(spec, checkpoint_path=checkpoint, **self.train_kwargs)
+        result.extra["session"] = self.session
+        atomic_write_text(self.result_path(spec), json.dumps(result.to_dict(), indent=1))
+        checkpoint.unlink(missing_ok=True)
+        self.trained.append(spec.key)
+        return result

@@ -1,0 +1,52 @@
+"""The one place where a claim's full recipe becomes the run a tier can afford.
+
+Claims are written against the report's own recipe (the full tier). The fast
+tier keeps the comparison and shrinks the budget: a class-balanced subset, a
+few epochs, and whatever per-claim overrides reference/ gives (for example a
+narrower model). Schedules expressed in epochs are rescaled with the budget.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .spec import Spec
+
+TIERS = ("fast", "full")
+
+# Laptop-CPU budget: enough to order configurations, far from convergence.
+FAST_DEFAULTS: dict[str, Any] = {"train_subset": 2000, "test_subset": 1000, "epochs": 3}
+
+
+def scale(spec: Spec, tier: str, overrides: Mapping[str, Any] | None = None) -> Spec:
+    """Return the Spec that actually runs for `tier`.
+
+    `overrides` come from the claim's reference entry (`budget.<tier>`) and win
+    over the tier defaults; dict-valued fields (model_args, ...) are merged.
+    """
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; known tiers: {', '.join(TIERS)}")
+    changes: dict[str, Any] = dict(FAST_DEFAULTS) if tier == "fast" else {}
+    changes.update(overrides or {})
+    if tier == "fast":
+        for name in ("train_subset", "test_subset"):
+            full_value = getattr(spec, name)
+            if full_value is not None and changes.get(name) is not None:
+                changes[name] = min(full_value, changes[name])
+        changes["epochs"] = min(spec.epochs, int(changes.get("epochs", spec.epochs)))
+    if not changes:
+        return spec
+    scaled = spec.replace(**changes)
+    return _rescale_schedule(scaled, spec.epochs)
+
+
+def _rescale_schedule(spec: Spec, full_epochs: int) -> Spec:
+    """Keep epoch-based milestones at the same fraction of training."""
+    if spec.epochs == full_epochs:
+        return spec
+    args = spec.kwargs("schedule_args")
+    ratio = spec.epochs / full_epochs
+    if "milestones" in args:
+        args["milestones"] = sorted({max(1, round(m * ratio)) for m in args["milestones"]})
+    if "step_size" in args:
+        args["step_size"] = max(1, round(args["step_size"] * ratio))
+    return spec.replace(schedule_args=args) if args != spec.kwargs("schedule_args") else spec

@@ -1,0 +1,212 @@
+"""The one training loop every experiment runs through.
+
+Seeds everything from the Spec, keeps data and metrics on the device (one host
+sync per epoch), records per-epoch curves and timings, turns a non-finite loss
+into a `diverged` outcome, and checkpoints so a killed run resumes.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import data
+from .env import environment, resolve_device
+from .losses import get_loss
+from .models import count_parameters, create_model
+from .optim import build_optimizer, build_schedule
+from .result import CURVE_FIELDS, RunResult
+from .spec import Spec
+
+PROGRESS_ENV = "REPRO_PROGRESS"
+EVAL_BATCH = 1000
+
+
+def progress_enabled(flag: bool | None = None) -> bool:
+    """On for an interactive terminal, off in CI logs; $REPRO_PROGRESS=0/1 forces it."""
+    if flag is not None:
+        return flag
+    forced = os.environ.get(PROGRESS_ENV)
+    if forced is not None:
+        return forced.lower() not in ("0", "false", "no")
+    return sys.__stderr__ is not None and sys.__stderr__.isatty() and not os.environ.get("CI")
+
+
+def normalization(spec: Spec) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    if spec.normalize == "none":
+        channels = 3 if spec.dataset == "cifar10" else 1
+        return (0.0,) * channels, (1.0,) * channels
+    try:
+        return data.NORMALIZATIONS[(spec.dataset, spec.normalize)]
+    except KeyError:
+        known = sorted({n for d, n in data.NORMALIZATIONS if d == spec.dataset} | {"none"})
+        raise ValueError(f"unknown normalization {spec.normalize!r} for {spec.dataset}; known: {known}") from None
+
+
+def build_model(spec: Spec) -> torch.nn.Module:
+    channels = 3 if spec.dataset == "cifar10" else 1
+    return create_model(spec.model, num_classes=data.NUM_CLASSES[spec.dataset], in_channels=channels,
+                        **spec.kwargs("model_args"))
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, loader: data.BatchLoader, loss_fn, autocast) -> tuple[float, float]:
+    """Mean loss and accuracy over a loader, accumulated on the device."""
+    model.eval()
+    loss_sum = torch.zeros((), device=loader.mean.device)
+    correct = torch.zeros((), device=loader.mean.device, dtype=torch.long)
+    for x, y in loader:
+        with autocast():
+            out = model(x)
+        loss_sum += loss_fn(out.float(), y) * len(y)
+        correct += (out.argmax(1) == y).sum()
+    n = len(loader.split)
+    return (loss_sum / n).item(), (correct.float() / n).item()
+
+
+def train(spec: Spec, *, device: str | torch.device | None = None, data_root: str | None = None,
+          download: bool | None = None, progress: bool | None = None,
+          checkpoint_path: Path | None = None, checkpoint_every: int = 1) -> RunResult:
+    """Train `spec` to completion (or divergence) and return its result."""
+    device = resolve_device(str(device) if device is not None else None)
+    started = time.perf_counter()
+    torch.manual_seed(spec.seed)
+    splits = {k: v.to(device) for k, v in data.prepare(
+        spec.dataset, spec.split, spec.train_subset, spec.test_subset, data_root, download).items()}
+    mean, std = normalization(spec)
+    gen = torch.Generator(device=device).manual_seed(spec.seed)
+    train_loader = data.BatchLoader(splits["train"], spec.batch_size, mean=mean, std=std,
+                                    augment=spec.augment, shuffle=True, generator=gen)
+    test_loader = data.BatchLoader(splits["test"], EVAL_BATCH, mean=mean, std=std)
+
+    model = build_model(spec).to(device)
+    channels_last = device.type == "cuda"
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    loss_fn = get_loss(spec.loss)
+    optimizer = build_optimizer(spec.optimizer, model.parameters(), spec.lr, **spec.kwargs("optimizer_args"))
+    schedule = build_schedule(spec.schedule, optimizer, spec.epochs, len(train_loader), **spec.kwargs("schedule_args"))
+    use_bf16 = spec.precision == "bf16"
+    if spec.precision not in ("fp32", "bf16"):
+        raise ValueError(f"unknown precision {spec.precision!r}; known: fp32, bf16")
+
+    def autocast():
+        if not use_bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+    curves: dict[str, list[float]] = {name: [] for name in CURVE_FIELDS}
+    state = {"epoch": 0, "step": 0, "elapsed": 0.0}
+    if checkpoint_path is not None and checkpoint_path.exists():
+        state = _load_checkpoint(checkpoint_path, spec, model, optimizer, schedule, gen, curves)
+
+    bar = _progress_bar(spec, state["epoch"], progress)
+    diverged_at = None
+    for epoch in range(state["epoch"], spec.epochs):
+        epoch_start = time.perf_counter()
+        model.train()
+        step_losses = torch.zeros(len(train_loader), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen = 0
+        lr = optimizer.param_groups[0]["lr"]
+        for i, (x, y) in enumerate(train_loader):
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with autocast():
+                out = model(x)
+            loss = loss_fn(out.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.after_batch()
+            step_losses[i] = loss.detach()
+            correct += (out.detach().argmax(1) == y).sum()
+            seen += len(y)
+        bad = (~torch.isfinite(step_losses)).nonzero()
+        if len(bad):  # one host sync per epoch finds the first bad step
+            diverged_at = state["step"] + int(bad[0])
+            break
+        state["step"] += len(train_loader)
+        train_loss = (step_losses.sum() / len(train_loader)).item()
+        train_acc = (correct.float() / seen).item()
+        test_loss, test_acc = evaluate(model, test_loader, loss_fn, autocast)
+        metrics = {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
+        if not all(map(_finite, metrics.values())):
+            diverged_at = state["step"]
+            break
+        schedule.after_epoch(metrics)
+        epoch_time = time.perf_counter() - epoch_start
+        for name, value in {"epoch": epoch + 1, **metrics, "lr": lr, "epoch_time": epoch_time}.items():
+            curves[name].append(value)
+        if bar is not None:
+            bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{test_acc:.3f}")
+            bar.update(1)
+        if checkpoint_path is not None and (epoch + 1) % checkpoint_every == 0 and epoch + 1 < spec.epochs:
+            state.update(epoch=epoch + 1, elapsed=state["elapsed"] + time.perf_counter() - started)
+            _save_checkpoint(checkpoint_path, spec, model, optimizer, schedule, gen, curves, state)
+            started = time.perf_counter()
+    if bar is not None:
+        bar.close()
+
+    test_accs = curves["test_acc"]
+    return RunResult(
+        key=spec.key,
+        spec=spec.to_dict(),
+        status="diverged" if diverged_at is not None else "completed",
+        curves=curves,
+        final_test_acc=test_accs[-1] if test_accs else float("nan"),
+        best_test_acc=max(test_accs) if test_accs else float("nan"),
+        final_train_acc=curves["train_acc"][-1] if curves["train_acc"] else float("nan"),
+        param_count=count_parameters(model),
+        wall_time=state["elapsed"] + time.perf_counter() - started,
+        environment=environment(device),
+        diverged_at_step=diverged_at,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _finite(value: float) -> bool:
+    return value == value and abs(value) != float("inf")
+
+
+def _progress_bar(spec: Spec, done: int, flag: bool | None):
+    if not progress_enabled(flag):
+        return None
+    from tqdm import tqdm
+
+    label = f"{spec.model} {spec.loss} {spec.optimizer} s{spec.seed} [{spec.key[:8]}]"
+    return tqdm(total=spec.epochs, initial=done, desc=label, unit="ep", file=sys.__stderr__, leave=False)
+
+
+def _save_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, curves, state) -> None:
+    payload: dict[str, Any] = {
+        "key": spec.key, "state": dict(state), "curves": curves,
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+        "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, curves) -> dict[str, Any]:
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    if payload.get("key") != spec.key:
+        raise ValueError(f"checkpoint {path} belongs to run {payload.get('key')}, not {spec.key}")
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    schedule.load_state_dict(payload["schedule"])
+    gen.set_state(payload["generator"])
+    torch.set_rng_state(payload["torch_rng"])
+    if payload["cuda_rng"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(payload["cuda_rng"])
+    for name, values in payload["curves"].items():
+        curves[name][:] = values
+    return dict(payload["state"])

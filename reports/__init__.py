@@ -1,0 +1,1 @@
+"""Reproducibility report: findings + run store -> HTML, PDF and CSV tables."""
