@@ -40,8 +40,7 @@ def progress_enabled(flag: bool | None = None) -> bool:
 
 def normalization(spec: Spec) -> tuple[tuple[float, ...], tuple[float, ...]]:
     if spec.normalize == "none":
-        channels = 3 if spec.dataset == "cifar10" else 1
-        return (0.0,) * channels, (1.0,) * channels
+        return (0.0,) * data.CHANNELS[spec.dataset], (1.0,) * data.CHANNELS[spec.dataset]
     try:
         return data.NORMALIZATIONS[(spec.dataset, spec.normalize)]
     except KeyError:
@@ -50,8 +49,7 @@ def normalization(spec: Spec) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 
 def build_model(spec: Spec) -> torch.nn.Module:
-    channels = 3 if spec.dataset == "cifar10" else 1
-    return create_model(spec.model, num_classes=data.NUM_CLASSES[spec.dataset], in_channels=channels,
+    return create_model(spec.model, num_classes=data.NUM_CLASSES[spec.dataset], in_channels=data.CHANNELS[spec.dataset],
                         **spec.kwargs("model_args"))
 
 

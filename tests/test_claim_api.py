@@ -1,0 +1,54 @@
+import pytest
+
+from harness.claim import Claim, ClaimCheckFailed, ClaimContext
+from harness.reference import ClaimEntry, TierPlan
+from harness.runs import RunStore
+
+
+def make_claim(tmp_path, tolerance, reported=None, seeds=1):
+    entry = ClaimEntry(id="999/x", report="999_test", statement="A beats B", location="Table 1", kind="ordering",
+                       reported=reported, tiers={"fast": TierPlan(seeds=seeds, tolerance=tolerance)}, recipe={},
+                       expect="reproduced", why=None, source_file="999_test.yaml")
+    published = []
+    claim = Claim(entry=entry, tier="fast", context=ClaimContext(store=RunStore(tmp_path)), on_change=published.append)
+    return claim, published
+
+
+def test_within_passes_inside_and_fails_outside_the_tolerance(tmp_path):
+    claim, _ = make_claim(tmp_path, {"abs": 0.005, "why": "rounding"})
+    claim.check_within("params", 11.1739, 11.17)
+    with pytest.raises(ClaimCheckFailed, match="44.66"):
+        claim.check_within("params", 44.66, 44.60)
+    assert [r["ok"] for r in claim.finding["rows"]] == [True, False]
+
+
+def test_relative_tolerance(tmp_path):
+    claim, _ = make_claim(tmp_path, {"rel": 0.01, "why": "1%"})
+    assert claim.within("x", 101.0, 100.0) and not claim.within("x", 102.0, 100.0)
+
+
+def test_ranks_first_uses_the_mean_over_seeds_and_the_margin(tmp_path):
+    claim, published = make_claim(tmp_path, {"margin": 0.0, "why": "directional"}, reported={"a": 0.9, "b": 0.8})
+    claim.check_ranks_first("a", {"a": [0.6, 0.7], "b": [0.65, 0.6]}, metric="acc")
+    assert published and published[-1]["rows"][0]["label"] == "a"
+    with pytest.raises(ClaimCheckFailed, match="does not rank first"):
+        claim.check_ranks_first("b", {"a": [0.6, 0.7], "b": [0.65, 0.6]}, metric="acc")
+
+
+def test_a_tie_does_not_count_as_ranking_first(tmp_path):
+    claim, _ = make_claim(tmp_path, {"margin": 0.0, "why": "strict"})
+    with pytest.raises(ClaimCheckFailed):
+        claim.check_ranks_first("a", {"a": [0.5], "b": [0.5]}, metric="acc")
+    assert any("single-seed" in n for n in claim.finding["notes"])
+
+
+def test_a_diverged_configuration_ranks_last(tmp_path):
+    claim, _ = make_claim(tmp_path, {"margin": 0.0, "why": "directional"})
+    claim.check_ranks_first("a", {"a": [0.2], "b": [float("nan")]}, metric="acc")
+
+
+def test_paired_better_compares_seed_pairs(tmp_path):
+    claim, _ = make_claim(tmp_path, {"margin": 0.01, "why": "noise"})
+    claim.check_paired_better("bn", [0.8, 0.82, 0.79], "plain", [0.7, 0.75, 0.7], metric="acc")
+    with pytest.raises(ClaimCheckFailed, match="does not beat"):
+        claim.check_paired_better("bn", [0.8, 0.7], "plain", [0.79, 0.705], metric="acc")

@@ -1,0 +1,84 @@
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from harness.findings import read_findings, write_findings
+from reports.build import build_report, main
+
+pypdf = pytest.importorskip("pypdf")
+
+
+def finding(cid, verdict, tier="fast", **extra):
+    base = {"claim_id": cid, "report": "000_9e3337487a7f39ea", "kind": "ordering", "tier": tier,
+            "statement": f"statement of {cid}", "location": "Table 1", "expect": "reproduced", "why": None,
+            "rows": [{"label": "a", "reported": 0.9, "measured": 0.88, "delta": -0.02, "tolerance": 0.01, "ok": False}],
+            "runs": [], "notes": [], "figures": [], "seeds": 1, "verdict": verdict, "command": f"pytest -k {cid}"}
+    base.update(extra)
+    return base
+
+
+@pytest.fixture
+def run_store(tmp_path):
+    runs = tmp_path / "runs"
+    (runs / "abc123").mkdir(parents=True)
+    (runs / "abc123" / "result.json").write_text(json.dumps(
+        {"curves": {"epoch": [1, 2, 3], "test_acc": [0.3, 0.5, 0.6]}}))
+    return runs
+
+
+def pdf_text(path):
+    reader = pypdf.PdfReader(str(path))
+    return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_report_from_a_small_findings_file(tmp_path, run_store):
+    findings = [
+        finding("000/losses-ce-best", "reproduced", runs=[{"key": "abc123", "label": "ce", "seed": 0, "wall_time": 3.0,
+                                                          "device": "cpu", "status": "completed"}],
+                figures=[{"kind": "curves", "title": "Loss curves", "metric": "test_acc",
+                          "series": {"ce": ["abc123"]}}]),
+        finding("000/params/resnet18", "not-reproduced", kind="params"),
+        finding("000/table1/mse/best-test-acc", "not-run", tier="full", skip_reason="needs a GPU"),
+    ]
+    path = write_findings(tmp_path / "findings.json", findings, {"args": ["claims"]})
+    out = build_report([path], run_store, tmp_path / "out")
+    pages, text = pdf_text(out["pdf"])
+    assert pages >= 4
+    for heading in ("Reproducibility report", "Contents", "Summary", "Provenance"):
+        assert heading in text
+    for f in findings:
+        assert f["claim_id"] in text
+    assert "needs a GPU" in text
+    assert (tmp_path / "out" / "figures").glob("*.svg")
+    assert len(list((tmp_path / "out" / "figures").glob("000_losses-ce-best_fast_0.svg"))) == 1
+    assert out["csv"].read_text().count("\n") == 1 + 3  # header + one row per finding row
+
+
+def test_report_builds_with_zero_findings(tmp_path):
+    path = write_findings(tmp_path / "findings.json", [], {})
+    out = build_report([path], tmp_path / "runs", tmp_path / "out")
+    pages, text = pdf_text(out["pdf"])
+    assert pages >= 1 and "Summary" in text
+
+
+def test_merging_sessions_keeps_the_newest_result_per_claim(tmp_path):
+    old = write_findings(tmp_path / "old.json", [finding("000/x", "not-run")], {"finished": "2026-01-01T00:00:00"})
+    new = write_findings(tmp_path / "new.json", [finding("000/x", "reproduced")], {"finished": "2026-02-01T00:00:00"})
+    merged, sessions = read_findings([new, old])
+    assert [f["verdict"] for f in merged] == ["reproduced"] and len(sessions) == 2
+
+
+def test_command_line_rejects_a_missing_findings_file(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "nope.json")])
+    assert "run pytest claims/ first" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
+def test_first_pages_render_to_png(tmp_path):
+    path = write_findings(tmp_path / "findings.json", [finding("000/x", "reproduced")], {})
+    out = build_report([path], tmp_path / "runs", tmp_path / "out")
+    subprocess.run(["pdftoppm", "-r", "40", "-l", "2", "-png", str(out["pdf"]), str(tmp_path / "page")], check=True)
+    assert len(list(tmp_path.glob("page*.png"))) == 2

@@ -1,0 +1,103 @@
+import json
+import multiprocessing as mp
+import time
+
+import pytest
+
+from harness.result import RunResult
+from harness.runs import CorruptRunWarning, RunNotCachedError, RunStore
+from harness.spec import Spec
+
+SPEC = Spec(model="resnet18", epochs=1, seed=3)
+
+
+def fake_result(spec: Spec, value: float = 0.5) -> RunResult:
+    return RunResult(key=spec.key, spec=spec.to_dict(), status="completed", curves={"epoch": [1], "test_acc": [value]},
+                     final_test_acc=value, best_test_acc=value, final_train_acc=value, param_count=1,
+                     wall_time=0.0, environment={"device": "cpu"})
+
+
+def slow_trainer(log_path):
+    def trainer(spec, checkpoint_path=None, **kwargs):
+        with open(log_path, "a") as log:
+            log.write(spec.key + "\n")
+        time.sleep(1.0)
+        return fake_result(spec)
+    return trainer
+
+
+def _worker(root, log_path, queue):
+    store = RunStore(root, trainer=slow_trainer(log_path))
+    queue.put(store.get(SPEC).to_dict())
+
+
+def test_two_processes_asking_for_the_same_run_train_it_once(tmp_path):
+    log = tmp_path / "trained.log"
+    queue = mp.get_context("spawn").Queue()
+    procs = [mp.get_context("spawn").Process(target=_worker, args=(tmp_path / "runs", log, queue)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert log.read_text().splitlines() == [SPEC.key]
+    assert all(r == results[0] for r in results)
+
+
+def test_cached_only_never_trains(tmp_path):
+    store = RunStore(tmp_path, mode="cached-only", trainer=lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(RunNotCachedError, match=SPEC.key):
+        store.get(SPEC)
+
+
+def test_cached_only_loads_an_existing_run(tmp_path):
+    RunStore(tmp_path, trainer=lambda spec, **k: fake_result(spec, 0.7)).get(SPEC)
+    assert RunStore(tmp_path, mode="cached-only").get(SPEC).best_test_acc == 0.7
+
+
+def test_second_get_is_served_from_the_store(tmp_path):
+    calls = []
+    store = RunStore(tmp_path, trainer=lambda spec, **k: calls.append(1) or fake_result(spec))
+    store.get(SPEC)
+    store.get(SPEC)
+    assert len(calls) == 1 and (tmp_path / SPEC.key / "spec.json").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garble", "old-format"])
+def test_a_damaged_entry_is_warned_about_and_redone(tmp_path, damage):
+    RunStore(tmp_path, trainer=lambda spec, **k: fake_result(spec, 0.1)).get(SPEC)
+    path = tmp_path / SPEC.key / "result.json"
+    text = path.read_text()
+    if damage == "truncate":
+        path.write_text(text[: len(text) // 2])
+    elif damage == "garble":
+        path.write_bytes(b"\x00\xff garbage")
+    else:
+        data = json.loads(text)
+        data["format"] = 0
+        path.write_text(json.dumps(data))
+    store = RunStore(tmp_path, trainer=lambda spec, **k: fake_result(spec, 0.9))
+    with pytest.warns(CorruptRunWarning, match=str(path)):
+        assert store.get(SPEC).best_test_acc == 0.9
+
+
+def test_retrain_redoes_a_run_once_per_session(tmp_path):
+    RunStore(tmp_path, trainer=lambda spec, **k: fake_result(spec, 0.1), session="old").get(SPEC)
+    calls = []
+    store = RunStore(tmp_path, mode="retrain", session="new",
+                     trainer=lambda spec, **k: calls.append(1) or fake_result(spec, 0.2))
+    assert store.get(SPEC).best_test_acc == 0.2
+    assert store.get(SPEC).best_test_acc == 0.2
+    assert len(calls) == 1
+
+
+def test_unknown_mode_lists_the_modes(tmp_path):
+    with pytest.raises(ValueError, match="cached-only"):
+        RunStore(tmp_path, mode="lazy")
+
+
+def test_unwritable_run_directory_names_the_option(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(OSError, match="--runs"):
+        RunStore(blocker / "runs")

@@ -1,0 +1,72 @@
+import pytest
+
+from harness import spec as spec_module
+from harness.spec import Spec
+from harness.tiers import FAST_DEFAULTS, scale
+
+
+def make(**kw):
+    base = dict(model="resnet18", epochs=200, lr=0.1, optimizer_args={"momentum": 0.9, "weight_decay": 5e-4},
+                schedule="multistep", schedule_args={"milestones": [60, 120, 160], "gamma": 0.2})
+    base.update(kw)
+    return Spec(**base)
+
+
+def test_equal_specs_share_a_key_whatever_the_dict_order():
+    a = make(optimizer_args={"momentum": 0.9, "weight_decay": 5e-4})
+    b = make(optimizer_args={"weight_decay": 5e-4, "momentum": 0.9})
+    assert a == b and hash(a) == hash(b) and a.key == b.key
+
+
+@pytest.mark.parametrize("change", [{"seed": 1}, {"lr": 0.01}, {"augment": ("crop",)},
+                                    {"model_args": {"width": 2}}, {"precision": "bf16"}])
+def test_any_field_change_changes_the_key(change):
+    assert make().key != make(**change).key
+
+
+def test_result_format_version_is_part_of_the_key(monkeypatch):
+    before = make().key
+    monkeypatch.setattr(spec_module, "RESULT_FORMAT_VERSION", spec_module.RESULT_FORMAT_VERSION + 1)
+    assert make().key != before
+
+
+def test_round_trip_through_dict_keeps_the_key():
+    s = make(augment=("crop", "flip"), model_args={"width": 0.5})
+    assert Spec.from_dict(s.to_dict()).key == s.key
+
+
+def test_replace_merges_argument_dicts():
+    s = make().replace(optimizer_args={"nesterov": True})
+    assert s.kwargs("optimizer_args") == {"momentum": 0.9, "weight_decay": 5e-4, "nesterov": True}
+
+
+def test_unknown_spec_field_is_an_error():
+    with pytest.raises(ValueError, match="unknown Spec fields"):
+        Spec.from_dict({"model": "resnet18", "epochz": 3})
+
+
+def test_full_tier_is_the_recipe_itself():
+    assert scale(make(), "full") == make()
+
+
+def test_fast_tier_shrinks_budget_and_keeps_the_comparison():
+    fast = scale(make(), "fast")
+    assert fast.epochs == FAST_DEFAULTS["epochs"]
+    assert fast.train_subset == FAST_DEFAULTS["train_subset"]
+    assert (fast.model, fast.lr, fast.optimizer_args) == (make().model, make().lr, make().optimizer_args)
+
+
+def test_fast_tier_overrides_win_and_rescale_milestones():
+    fast = scale(make(), "fast", {"epochs": 20, "model_args": {"width": 0.125}})
+    assert fast.epochs == 20
+    assert fast.kwargs("model_args") == {"width": 0.125}
+    assert fast.kwargs("schedule_args")["milestones"] == [6, 12, 16]
+
+
+def test_fast_tier_never_exceeds_the_recipe():
+    assert scale(make(epochs=2), "fast").epochs == 2
+
+
+def test_unknown_tier_is_an_error():
+    with pytest.raises(ValueError, match="known tiers"):
+        scale(make(), "medium")

@@ -1,0 +1,59 @@
+import pytest
+
+import harness.train as train_module
+from harness.spec import Spec
+from harness.train import train
+
+TINY = Spec(model="resnet18", dataset="synthetic", model_args={"width": 0.0625}, epochs=3, batch_size=64,
+            lr=0.05, optimizer_args={"momentum": 0.9}, train_subset=500, test_subset=200,
+            augment=("crop", "flip"), seed=0)
+
+
+def test_training_records_curves_and_learns():
+    result = train(TINY, device="cpu", progress=False)
+    assert result.status == "completed"
+    assert result.curves["epoch"] == [1, 2, 3]
+    assert len(result.curves["test_acc"]) == 3 and all(t > 0 for t in result.curves["epoch_time"])
+    assert result.best_test_acc > 0.3  # chance is 0.1; the synthetic classes differ in colour
+    assert result.param_count > 0 and result.environment["device"] == "cpu"
+
+
+def test_same_seed_same_run_bitwise_on_cpu():
+    a, b = train(TINY, device="cpu", progress=False), train(TINY, device="cpu", progress=False)
+    assert a.curves["train_loss"] == b.curves["train_loss"] and a.curves["test_acc"] == b.curves["test_acc"]
+
+
+def test_a_non_finite_loss_is_an_outcome_not_a_crash():
+    result = train(TINY.replace(loss="mse", lr=1e6, optimizer_args={"momentum": 0.0}), device="cpu", progress=False)
+    assert result.status == "diverged" and result.diverged
+    assert result.diverged_at_step is not None and result.diverged_at_step >= 0
+
+
+def test_a_killed_run_resumes_from_its_checkpoint_and_ends_the_same(tmp_path, monkeypatch):
+    reference = train(TINY, device="cpu", progress=False)
+    checkpoint = tmp_path / "checkpoint.pt"
+    real_evaluate, calls = train_module.evaluate, []
+
+    def evaluate_then_die(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # during epoch 3, after epoch 2's checkpoint
+            raise KeyboardInterrupt
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate", evaluate_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(TINY, device="cpu", progress=False, checkpoint_path=checkpoint)
+    assert checkpoint.exists()
+    monkeypatch.setattr(train_module, "evaluate", real_evaluate)
+    resumed = train(TINY, device="cpu", progress=False, checkpoint_path=checkpoint)
+    assert resumed.curves["test_acc"] == reference.curves["test_acc"]
+    assert resumed.curves["train_loss"] == reference.curves["train_loss"]
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("model", "resnet19", "resnet18"), ("optimizer", "sgdd", "sgd"), ("loss", "crossentropy", "cross_entropy"),
+    ("schedule", "cosin", "cosine"), ("precision", "fp8", "bf16"),
+])
+def test_unknown_names_list_the_known_ones(field, value, match):
+    with pytest.raises((KeyError, ValueError), match=match):
+        train(TINY.replace(**{field: value}), device="cpu", progress=False)
