@@ -62,9 +62,12 @@ class Claim:
             "claim_id": self.entry.id, "report": self.entry.report, "kind": self.entry.kind,
             "tier": self.tier, "statement": self.entry.statement, "location": self.entry.location,
             "expect": self.entry.expect, "why": self.entry.why, "rows": [], "runs": [], "notes": [],
-            "figures": [], "seeds": self.plan.seeds,
+            "figures": [], "seeds": self.plan.seeds, "budget": self.plan.budget,
         }
         self._publish()
+
+    def __repr__(self) -> str:
+        return f"Claim({self.entry.id} [{self.tier}])"
 
     # -- plan -----------------------------------------------------------------
     @property
@@ -107,8 +110,8 @@ class Claim:
                       f"use --device cpu to train on the CPU anyway, or --run-mode cached-only")
         try:
             result = store.get(spec)
-        except RunNotCachedError as exc:
-            self.skip(f"cached-only: {exc}")
+        except RunNotCachedError:
+            self.skip(f"cached-only: run {spec.key} ({label}, seed {spec.seed}) is not in {store.root}")
         self.finding["runs"].append({
             "key": result.key, "label": label, "seed": spec.seed, "status": result.status,
             "diverged_at_step": result.diverged_at_step, "device": result.environment.get("device"),

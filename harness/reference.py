@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import os
+
 import yaml
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
+REFERENCE_ENV = "REPRO_REFERENCE"
 KINDS = ("params", "ordering", "threshold", "metric", "mechanism", "sparsity", "identity", "qualitative")
 EXPECTS = ("reproduced", "not-reproduced", "under-specified", "qualitative")
 TIER_NAMES = ("fast", "full")
@@ -174,8 +177,9 @@ def load_report(path: Path) -> ReportEntry:
                        claims=claims)
 
 
-def load_all(directory: Path = REFERENCE_DIR) -> dict[str, ReportEntry]:
-    """Every reference/*.yaml, keyed by report name."""
+def load_all(directory: Path | None = None) -> dict[str, ReportEntry]:
+    """Every reference/*.yaml (or $REPRO_REFERENCE/*.yaml), keyed by report name."""
+    directory = Path(directory or os.environ.get(REFERENCE_ENV) or REFERENCE_DIR)
     if not directory.is_dir():
         raise ReferenceError(f"reference directory {directory} does not exist")
     return {p.stem: load_report(p) for p in sorted(directory.glob("*.yaml"))}

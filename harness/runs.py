@@ -24,6 +24,7 @@ RUN_MODE_ENV = "REPRO_RUN_MODE"
 SESSION_ENV = "REPRO_SESSION"
 DEFAULT_RUNS_DIR = Path(".runs")
 MODES = ("train", "cached-only", "retrain")
+TRAINING_LOG = "trainings.log"
 
 Trainer = Callable[..., RunResult]
 
@@ -128,4 +129,7 @@ class RunStore:
         atomic_write_text(self.result_path(spec), json.dumps(result.to_dict(), indent=1))
         checkpoint.unlink(missing_ok=True)
         self.trained.append(spec.key)
+        with (self.root / TRAINING_LOG).open("a") as log:  # one line per training, for audits
+            log.write(f"{result.created} {spec.key} pid={os.getpid()} status={result.status} "
+                      f"wall={result.wall_time:.1f}s\n")
         return result

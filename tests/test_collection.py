@@ -1,0 +1,99 @@
+"""The collection-time contract between claims/ and reference/, checked in a scratch project."""
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.env import assign_worker_gpu
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ENTRY = """
+report: 999_scratch
+title: Scratch
+claims:
+  - id: 999/size
+    statement: "ResNet-18 has 11.17M parameters."
+    location: Table 1
+    kind: params
+    reported: 11.17
+    tiers:
+      fast: {tolerance: {abs: 0.005, why: rounding}}
+      full: {tolerance: {abs: 0.005, why: rounding}}
+"""
+
+TEST = '''
+import pytest
+from harness.models import count_parameters, create_model
+
+@pytest.mark.claim("999/size")
+def test_size(claim):
+    claim.check_within("params (M)", count_parameters(create_model("resnet18")) / 1e6, claim.reported)
+'''
+
+
+def scratch(tmp_path, entry=ENTRY, test=TEST):
+    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "999_scratch.yaml").write_text(textwrap.dedent(entry))
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "claims" / "test_999.py").write_text(textwrap.dedent(test))
+    return tmp_path
+
+
+def run_pytest(project, *args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), REPRO_REFERENCE=str(project / "reference"),
+               REPRO_RUNS=str(project / "runs"), PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers", *args],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_claim_passes_in_both_tiers_and_writes_findings_and_report(tmp_path):
+    project = scratch(tmp_path)
+    done = run_pytest(project, "claims", "--report-dir", "out")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+    assert (project / "out" / "findings.json").exists() and (project / "out" / "report.pdf").exists()
+
+
+def test_a_test_without_an_entry_fails_collection(tmp_path):
+    project = scratch(tmp_path, test=TEST.replace('"999/size"', '"999/other"'))
+    done = run_pytest(project, "claims", "--collect-only")
+    assert done.returncode != 0
+    assert "999/other" in done.stdout + done.stderr and "no entry in reference" in done.stdout + done.stderr
+
+
+def test_an_entry_without_a_test_fails_collection(tmp_path):
+    extra = ENTRY + ENTRY.split("claims:\n")[1].replace("999/size", "999/orphan")
+    done = run_pytest(scratch(tmp_path, entry=extra), "claims", "--collect-only")
+    assert done.returncode != 0 and "999/orphan" in done.stdout + done.stderr
+    assert "has no test" in done.stdout + done.stderr
+
+
+def test_a_malformed_reference_fails_collection_naming_file_claim_and_field(tmp_path):
+    done = run_pytest(scratch(tmp_path, entry=ENTRY.replace("kind: params", "kind: size")), "claims", "--collect-only")
+    out = done.stdout + done.stderr
+    assert done.returncode != 0 and "999_scratch.yaml" in out and "999/size" in out and "'kind'" in out
+
+
+def test_expected_not_reproduced_is_a_strict_xfail(tmp_path):
+    entry = ENTRY.replace("reported: 11.17", "reported: 12.0\n    expect: not-reproduced\n    why: wrong count")
+    done = run_pytest(scratch(tmp_path, entry=entry), "claims", "-m", "fast", "--no-report", "--report-dir", "out")
+    assert done.returncode == 0 and "1 xfailed" in done.stdout, done.stdout
+    findings = (tmp_path / "out" / "findings.json").read_text()
+    assert "expected-not-reproduced" in findings
+
+
+def test_worker_gpus_come_from_the_callers_list():
+    env = {"CUDA_VISIBLE_DEVICES": "3,5,7,9"}
+    assert assign_worker_gpu(5, env) == "5" and env["CUDA_VISIBLE_DEVICES"] == "5"
+
+
+def test_no_gpu_list_means_no_pinning(monkeypatch):
+    monkeypatch.setattr("harness.env._nvidia_smi_ids", lambda: [])
+    env: dict = {}
+    assert assign_worker_gpu(0, env) is None and "CUDA_VISIBLE_DEVICES" not in env
