@@ -20,10 +20,16 @@ for _name, _cls in {
     OPTIMIZERS.add(_name, _cls)
 
 
-def build_optimizer(name: str, params: Iterable[torch.nn.Parameter], lr: float, **kwargs: Any) -> torch.optim.Optimizer:
+def build_optimizer(name: str, model: torch.nn.Module | Iterable[torch.nn.Parameter], lr: float,
+                    **kwargs: Any) -> torch.optim.Optimizer:
+    """A registered optimizer for `model` (optimizers that need layer structure, like SLBI,
+    are registered as factories taking the module itself; the rest get its parameters)."""
     factory = OPTIMIZERS.get(name)
+    needs_module = getattr(factory, "takes_module", False)
+    if isinstance(model, torch.nn.Module) and not needs_module:
+        model = model.parameters()
     try:
-        return factory(params, lr=lr, **kwargs)
+        return factory(model, lr=lr, **kwargs)
     except TypeError as exc:
         raise ValueError(f"optimizer {name!r} rejected its arguments {kwargs}: {exc}") from None
 

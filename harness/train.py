@@ -21,6 +21,7 @@ from .env import environment, resolve_device
 from .losses import get_loss
 from .models import count_parameters, create_model
 from .optim import build_optimizer, build_schedule
+from .probes import StepContext, build_probes
 from .result import CURVE_FIELDS, RunResult
 from .spec import Spec
 
@@ -88,7 +89,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     loss_fn = get_loss(spec.loss)
-    optimizer = build_optimizer(spec.optimizer, model.parameters(), spec.lr, **spec.kwargs("optimizer_args"))
+    optimizer = build_optimizer(spec.optimizer, model, spec.lr, **spec.kwargs("optimizer_args"))
     schedule = build_schedule(spec.schedule, optimizer, spec.epochs, len(train_loader), **spec.kwargs("schedule_args"))
     use_bf16 = spec.precision == "bf16"
     if spec.precision not in ("fp32", "bf16"):
@@ -100,9 +101,10 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
     curves: dict[str, list[float]] = {name: [] for name in CURVE_FIELDS}
+    probes = build_probes(spec.probes)
     state = {"epoch": 0, "step": 0, "elapsed": 0.0}
     if checkpoint_path is not None and checkpoint_path.exists():
-        state = _load_checkpoint(checkpoint_path, spec, model, optimizer, schedule, gen, curves)
+        state = _load_checkpoint(checkpoint_path, spec, model, optimizer, schedule, gen, curves, probes)
 
     bar = _progress_bar(spec, state["epoch"], progress)
     diverged_at = None
@@ -121,7 +123,15 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
             loss = loss_fn(out.float(), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if probes:
+                ctx = StepContext(model, optimizer, loss_fn, x, y, loss, state["step"] + i,
+                                  optimizer.param_groups[0]["lr"])
+                for probe in probes.values():
+                    probe.before_step(ctx)
             optimizer.step()
+            if probes:
+                for probe in probes.values():
+                    probe.after_step(ctx)
             schedule.after_batch()
             step_losses[i] = loss.detach()
             correct += (out.detach().argmax(1) == y).sum()
@@ -147,7 +157,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
             bar.update(1)
         if checkpoint_path is not None and (epoch + 1) % checkpoint_every == 0 and epoch + 1 < spec.epochs:
             state.update(epoch=epoch + 1, elapsed=state["elapsed"] + time.perf_counter() - started)
-            _save_checkpoint(checkpoint_path, spec, model, optimizer, schedule, gen, curves, state)
+            _save_checkpoint(checkpoint_path, spec, model, optimizer, schedule, gen, curves, state, probes)
             started = time.perf_counter()
     if bar is not None:
         bar.close()
@@ -166,6 +176,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
         environment=environment(device),
         diverged_at_step=diverged_at,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        extra={"probes": {name: probe.result() for name, probe in probes.items()}} if probes else {},
     )
 
 
@@ -182,11 +193,12 @@ def _progress_bar(spec: Spec, done: int, flag: bool | None):
     return tqdm(total=spec.epochs, initial=done, desc=label, unit="ep", file=sys.__stderr__, leave=False)
 
 
-def _save_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, curves, state) -> None:
+def _save_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, curves, state, probes) -> None:
     payload: dict[str, Any] = {
         "key": spec.key, "state": dict(state), "curves": curves,
         "model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
         "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+        "probes": {name: probe.state_dict() for name, probe in probes.items()},
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
     }
     tmp = path.with_suffix(".tmp")
@@ -194,7 +206,7 @@ def _save_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, cu
     os.replace(tmp, path)
 
 
-def _load_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, curves) -> dict[str, Any]:
+def _load_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, curves, probes) -> dict[str, Any]:
     payload = torch.load(path, map_location="cpu", weights_only=False)
     if payload.get("key") != spec.key:
         raise ValueError(f"checkpoint {path} belongs to run {payload.get('key')}, not {spec.key}")
@@ -207,4 +219,6 @@ def _load_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, cu
         torch.cuda.set_rng_state_all(payload["cuda_rng"])
     for name, values in payload["curves"].items():
         curves[name][:] = values
+    for name, probe in probes.items():
+        probe.load_state_dict(payload["probes"][name])
     return dict(payload["state"])

@@ -57,3 +57,12 @@ def test_a_killed_run_resumes_from_its_checkpoint_and_ends_the_same(tmp_path, mo
 def test_unknown_names_list_the_known_ones(field, value, match):
     with pytest.raises((KeyError, ValueError), match=match):
         train(TINY.replace(**{field: value}), device="cpu", progress=False)
+
+
+def test_step_loss_probe_records_every_step_and_leaves_the_run_unchanged():
+    plain = train(TINY, device="cpu", progress=False)
+    probed = train(TINY.replace(probes=("step_loss",)), device="cpu", progress=False)
+    steps = probed.extra["probes"]["step_loss"]
+    assert len(steps) == 3 * 8  # 500 images / batch 64 -> 8 steps per epoch
+    assert probed.curves["train_loss"] == plain.curves["train_loss"]
+    assert probed.curves["test_acc"] == plain.curves["test_acc"]
