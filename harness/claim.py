@@ -208,3 +208,27 @@ class Claim:
             self.note("single-seed comparison")
         if not ok:
             self._fail(f"{better} does not beat {worse} by more than {margin} on {metric} (mean diff {mean_diff:.4g})")
+
+    def check_ordered(self, labels: Sequence[str], values: Mapping[str, Sequence[float]], metric: str) -> None:
+        """Means over seeds decrease along `labels` (best first), each step by more than the margin."""
+        __tracebackhide__ = True
+        margin = float(self.tolerance.get("margin", 0.0))
+        means = {k: _mean(values[k]) for k in labels}
+        reported = self.reported if isinstance(self.reported, Mapping) else {}
+        broken = [(a, b) for a, b in zip(labels, labels[1:]) if not means[a] - means[b] > margin]
+        for label in labels:
+            self._row(label=label, reported=reported.get(label), measured=means[label], spread=_spread(values[label]),
+                      n=len(values[label]), ok=all(label not in pair for pair in broken),
+                      detail=f"{metric}, expected position {labels.index(label) + 1}")
+        if broken:
+            self._fail(f"order {' > '.join(labels)} broken at {', '.join(f'{a} <= {b}' for a, b in broken)}")
+
+    def check_at_least(self, label: str, measured: float, bound: float) -> None:
+        """measured >= bound - abs tolerance (a headline such as 'reaches 96%')."""
+        __tracebackhide__ = True
+        slack = float(self.tolerance.get("abs", 0.0))
+        ok = math.isfinite(measured) and measured >= bound - slack
+        self._row(label=label, reported=bound, measured=measured, delta=measured - bound, tolerance=slack, ok=ok,
+                  detail="at least")
+        if not ok:
+            self._fail(f"{label}: {_fmt(measured)} is below {_fmt(bound)} - {slack}")

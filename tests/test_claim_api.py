@@ -52,3 +52,17 @@ def test_paired_better_compares_seed_pairs(tmp_path):
     claim.check_paired_better("bn", [0.8, 0.82, 0.79], "plain", [0.7, 0.75, 0.7], metric="acc")
     with pytest.raises(ClaimCheckFailed, match="does not beat"):
         claim.check_paired_better("bn", [0.8, 0.7], "plain", [0.79, 0.705], metric="acc")
+
+
+def test_ordered_checks_every_adjacent_pair(tmp_path):
+    claim, _ = make_claim(tmp_path, {"margin": 0.0, "why": "directional"})
+    claim.check_ordered(["a", "b", "c"], {"a": [0.9], "b": [0.8], "c": [0.7]}, metric="acc")
+    with pytest.raises(ClaimCheckFailed, match="b <= c"):
+        claim.check_ordered(["a", "b", "c"], {"a": [0.9], "b": [0.6], "c": [0.7]}, metric="acc")
+
+
+def test_at_least_allows_the_abs_slack(tmp_path):
+    claim, _ = make_claim(tmp_path, {"abs": 0.005, "why": "rounding"})
+    claim.check_at_least("headline", 0.957, 0.96)
+    with pytest.raises(ClaimCheckFailed, match="below"):
+        claim.check_at_least("headline", 0.95, 0.96)
