@@ -38,6 +38,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"run store directory (env {RUNS_ENV}; default .runs)")
     group.addoption("--run-mode", choices=MODES, default=None,
                     help=f"train missing runs (default), use cached runs only, or retrain (env {RUN_MODE_ENV})")
+    group.addoption("--checkpoint-every", metavar="N", type=int, default=None,
+                    help="save a resumable checkpoint every N epochs (env REPRO_CHECKPOINT_EVERY; default 1)")
+    group.addoption("--keep-checkpoints", action="store_true", default=False,
+                    help="keep each run's last checkpoint after it completes (default: removed)")
     group.addoption("--device", metavar="DEV", default=None,
                     help="auto (default), cpu, cuda or cuda:N (env REPRO_DEVICE); naming cpu lets full-tier "
                          "claims train on the CPU")
@@ -139,8 +143,10 @@ def claim_context(pytestconfig: pytest.Config) -> ClaimContext:
         "device": device,
         "data_root": pytestconfig.getoption("data_root"),
         "download": False if pytestconfig.getoption("no_download") else None,
+        "checkpoint_every": int(_option(pytestconfig, "checkpoint_every", "REPRO_CHECKPOINT_EVERY", 1)),
     }
-    store = RunStore(pytestconfig.getoption("runs"), pytestconfig.getoption("run_mode"), train_kwargs=train_kwargs)
+    store = RunStore(pytestconfig.getoption("runs"), pytestconfig.getoption("run_mode"), train_kwargs=train_kwargs,
+                     keep_checkpoints=pytestconfig.getoption("keep_checkpoints"))
     base_seed = int(_option(pytestconfig, "base_seed", BASE_SEED_ENV, 0))
     can_train_full = device.type == "cuda" or device_opt == "cpu"
     return ClaimContext(store=store, base_seed=base_seed, can_train_full=can_train_full)

@@ -57,7 +57,7 @@ class RunStore:
 
     def __init__(self, root: str | os.PathLike | None = None, mode: str | None = None,
                  trainer: Trainer | None = None, train_kwargs: dict[str, Any] | None = None,
-                 session: str | None = None) -> None:
+                 session: str | None = None, keep_checkpoints: bool = False) -> None:
         self.root = Path(root or os.environ.get(RUNS_ENV) or DEFAULT_RUNS_DIR).expanduser().resolve()
         self.mode = mode or os.environ.get(RUN_MODE_ENV) or "train"
         if self.mode not in MODES:
@@ -67,6 +67,7 @@ class RunStore:
         # retrain redoes each run once per session, then shares it between claims
         self.session = session or os.environ.get(SESSION_ENV) or "local"
         self.trained: list[str] = []
+        self.keep_checkpoints = keep_checkpoints
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -120,16 +121,26 @@ class RunStore:
             trainer = self.trainer
         run_dir = self.run_dir(spec)
         run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_dir / "spec.json", json.dumps(spec.to_dict(), indent=2, sort_keys=True))
+        self._store_text(run_dir / "spec.json", json.dumps(spec.to_dict(), indent=2, sort_keys=True), spec)
         checkpoint = run_dir / "checkpoint.pt"
         if self.mode == "retrain":
             checkpoint.unlink(missing_ok=True)
         result = trainer(spec, checkpoint_path=checkpoint, **self.train_kwargs)
         result.extra["session"] = self.session
-        atomic_write_text(self.result_path(spec), json.dumps(result.to_dict(), indent=1))
-        checkpoint.unlink(missing_ok=True)
+        self._store_text(self.result_path(spec), json.dumps(result.to_dict(), indent=1), spec)
+        if not self.keep_checkpoints:
+            checkpoint.unlink(missing_ok=True)
         self.trained.append(spec.key)
         with (self.root / TRAINING_LOG).open("a") as log:  # one line per training, for audits
             log.write(f"{result.created} {spec.key} pid={os.getpid()} status={result.status} "
                       f"wall={result.wall_time:.1f}s\n")
         return result
+
+    def _store_text(self, path: Path, text: str, spec: Spec) -> None:
+        """Atomic write; a failure (full disk, permissions) names the file and the fix."""
+        try:
+            atomic_write_text(path, text)
+        except OSError as exc:
+            raise OSError(f"could not store run {spec.key} in {path} ({exc.strerror or exc}); "
+                          f"free space or choose another run directory (--runs / ${RUNS_ENV}); "
+                          f"results already stored are untouched") from exc

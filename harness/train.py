@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
     probes = build_probes(spec.probes)
     state = {"epoch": 0, "step": 0, "elapsed": 0.0}
     if checkpoint_path is not None and checkpoint_path.exists():
-        state = _load_checkpoint(checkpoint_path, spec, model, optimizer, schedule, gen, curves, probes)
+        state = _resume(checkpoint_path, spec, model, optimizer, schedule, gen, curves, probes) or state
 
     bar = _progress_bar(spec, state["epoch"], progress)
     diverged_at = None
@@ -206,10 +207,32 @@ def _save_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, cu
     os.replace(tmp, path)
 
 
-def _load_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, curves, probes) -> dict[str, Any]:
-    payload = torch.load(path, map_location="cpu", weights_only=False)
-    if payload.get("key") != spec.key:
-        raise ValueError(f"checkpoint {path} belongs to run {payload.get('key')}, not {spec.key}")
+class CorruptCheckpointWarning(UserWarning):
+    """A checkpoint could not be used; the run starts from scratch."""
+
+
+CHECKPOINT_FIELDS = ("key", "state", "curves", "model", "optimizer", "schedule", "generator", "torch_rng", "probes")
+
+
+def _resume(path: Path, spec: Spec, model, optimizer, schedule, gen, curves, probes) -> dict[str, Any] | None:
+    """Restore a checkpoint, or warn (naming the file) and return None to start over."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+        missing = [f for f in CHECKPOINT_FIELDS if f not in payload]
+        if missing:
+            raise ValueError(f"fields {missing} missing")
+        if payload["key"] != spec.key:
+            raise ValueError(f"it belongs to run {payload['key']}, not {spec.key}")
+        if set(payload["probes"]) != set(probes):
+            raise ValueError("it was written with other probes")
+    except Exception as exc:  # any unreadable checkpoint means: start over, never crash the session
+        warnings.warn(f"checkpoint {path} cannot be used ({exc}); training run {spec.key} from the start",
+                      CorruptCheckpointWarning, stacklevel=3)
+        return None
+    return _apply_checkpoint(payload, model, optimizer, schedule, gen, curves, probes)
+
+
+def _apply_checkpoint(payload: dict[str, Any], model, optimizer, schedule, gen, curves, probes) -> dict[str, Any]:
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     schedule.load_state_dict(payload["schedule"])

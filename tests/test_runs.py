@@ -1,4 +1,5 @@
 import json
+import os
 import multiprocessing as mp
 import time
 
@@ -34,7 +35,7 @@ def _worker(root, log_path, queue):
 def test_two_processes_asking_for_the_same_run_train_it_once(tmp_path):
     log = tmp_path / "trained.log"
     queue = mp.get_context("spawn").Queue()
-    procs = [mp.get_context("spawn").Process(target=_worker, args=(tmp_path / "runs", log, queue)) for _ in range(3)]
+    procs = [mp.get_context("spawn").Process(target=_worker, args=(tmp_path / "runs", log, queue)) for _ in range((os.cpu_count() or 2) + 2)]
     for p in procs:
         p.start()
     results = [queue.get(timeout=120) for _ in procs]
