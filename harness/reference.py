@@ -48,6 +48,7 @@ class ClaimEntry:
     expect: str
     why: str | None
     source_file: str
+    conflicts_with: tuple[str, ...] = ()
 
     def plan(self, tier: str) -> TierPlan | None:
         return self.tiers.get(tier)
@@ -119,7 +120,7 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
     short = report.split("_")[0]
     if not cid.startswith(short + "/"):
         raise _fail(path, cid, "id", f"must start with {short + '/'!r} (the report's number)")
-    known = {"id", "statement", "location", "kind", "reported", "tiers", "recipe", "expect", "why"}
+    known = {"id", "statement", "location", "kind", "reported", "tiers", "recipe", "expect", "why", "conflicts_with"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, cid, sorted(unknown)[0], f"unknown field; allowed: {', '.join(sorted(known))}")
@@ -146,9 +147,13 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
     recipe = raw.get("recipe", {}) or {}
     if not isinstance(recipe, dict):
         raise _fail(path, cid, "recipe", "expected a mapping with 'said' and 'assumed'")
+    conflicts = raw.get("conflicts_with", []) or []
+    if not isinstance(conflicts, list) or not all(isinstance(c, str) for c in conflicts):
+        raise _fail(path, cid, "conflicts_with", "expected a list of claim ids")
     return ClaimEntry(id=cid, report=report, statement=statement.strip(), location=location, kind=kind,
                       reported=raw.get("reported"), tiers=tiers, recipe=recipe, expect=expect,
-                      why=why.strip() if isinstance(why, str) else None, source_file=path.name)
+                      why=why.strip() if isinstance(why, str) else None, source_file=path.name,
+                      conflicts_with=tuple(conflicts))
 
 
 def load_report(path: Path) -> ReportEntry:
@@ -182,7 +187,14 @@ def load_all(directory: Path | None = None) -> dict[str, ReportEntry]:
     directory = Path(directory or os.environ.get(REFERENCE_ENV) or REFERENCE_DIR)
     if not directory.is_dir():
         raise ReferenceError(f"reference directory {directory} does not exist")
-    return {p.stem: load_report(p) for p in sorted(directory.glob("*.yaml"))}
+    reports = {p.stem: load_report(p) for p in sorted(directory.glob("*.yaml"))}
+    known = all_claims(reports)
+    for entry in known.values():
+        for other in entry.conflicts_with:
+            if other not in known:
+                raise ReferenceError(f"reference error in {entry.source_file}, claim {entry.id!r}, field "
+                                     f"'conflicts_with': unknown claim id {other!r}")
+    return reports
 
 
 def all_claims(reports: dict[str, ReportEntry]) -> dict[str, ClaimEntry]:

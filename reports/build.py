@@ -61,6 +61,33 @@ def _summary(findings: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _tables(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The report's own tables re-created: every measured row, grouped by the claim's location."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for f in items:
+        for row in f.get("rows", []):
+            tables.setdefault(f["location"], []).append({"claim_id": f["claim_id"], "tier": f["tier"],
+                                                         "verdict": f["verdict"], **row})
+    return tables
+
+
+def _conflicts(findings: list[dict[str, Any]], reference: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each pair of claims that contradict each other, both sides' words and numbers, and our findings."""
+    by_claim = collections.defaultdict(list)
+    for f in findings:
+        by_claim[f["claim_id"]].append(f)
+    entries = {cid: e for rep in reference.values() for cid, e in rep.claims.items()}
+    pairs, seen = [], set()
+    for cid, entry in entries.items():
+        for other in entry.conflicts_with:
+            key = tuple(sorted((cid, other)))
+            if key in seen or other not in entries:
+                continue
+            seen.add(key)
+            pairs.append({"sides": [{"entry": entries[c], "findings": by_claim.get(c, [])} for c in key]})
+    return pairs
+
+
 def _compute(findings: list[dict[str, Any]]) -> dict[str, Any]:
     runs = {r["key"]: r for f in findings for r in f.get("runs", [])}
     devices = sorted({str(r.get("device")) for r in runs.values() if r.get("device")})
@@ -102,6 +129,8 @@ def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], 
     env.filters["num"] = _num
     html = env.get_template("report.html.j2").render(
         findings=findings, by_report=_group(findings), summary=summary, verdicts=VERDICTS,
+        tables={report: _tables(items) for report, items in _group(findings).items()},
+        conflicts=_conflicts(findings, reference),
         colors=VERDICT_COLORS, sessions=sessions, compute=_compute(findings), reference=reference,
         verdict_chart="figures/verdicts.svg" if chart else None,
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

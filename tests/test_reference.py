@@ -64,3 +64,9 @@ def test_duplicate_claim_ids_are_rejected(tmp_path):
 def test_invalid_yaml_names_the_file(tmp_path):
     with pytest.raises(ReferenceError, match="999_test.yaml.*not valid YAML"):
         load_report(write(tmp_path, "claims: [unclosed"))
+
+
+def test_conflicts_must_name_known_claims(tmp_path):
+    write(tmp_path, GOOD.replace("    kind: ordering", "    kind: ordering\n    conflicts_with: [999/missing]"))
+    with pytest.raises(ReferenceError, match="999/missing"):
+        load_all(tmp_path)
