@@ -29,13 +29,36 @@ class StepContext:
     lr: float
 
 
+@dataclass
+class EpochContext:
+    """End of an epoch (after evaluation) or of training: the model as it stands.
+
+    `evaluate()` returns (test loss, test accuracy) of the model as it is now,
+    so a probe can measure a modified model (pruned, say) and then restore it.
+    """
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    epoch: int
+    evaluate: Callable[[], tuple[float, float]]
+
+
 class Probe:
-    """Base class: override the hooks you need and `result()`."""
+    """Base class: override the hooks you need and `result()`.
+
+    Constructed with the keyword arguments in `Spec.probe_args[name]`.
+    """
 
     def before_step(self, ctx: StepContext) -> None:
         pass
 
     def after_step(self, ctx: StepContext) -> None:
+        pass
+
+    def after_epoch(self, ctx: EpochContext) -> None:
+        pass
+
+    def after_training(self, ctx: EpochContext) -> None:
         pass
 
     def result(self) -> Any:
@@ -80,5 +103,9 @@ class StepLoss(Probe):
         self.done = list(state["done"])
 
 
-def build_probes(names: tuple[str, ...]) -> dict[str, Probe]:
-    return {name: PROBES.get(name)() for name in names}
+def build_probes(names: tuple[str, ...], args: dict[str, dict[str, Any]] | None = None) -> dict[str, Probe]:
+    args = args or {}
+    unknown = set(args) - set(names)
+    if unknown:
+        raise ValueError(f"probe_args given for probes that are not requested: {sorted(unknown)}")
+    return {name: PROBES.get(name)(**args.get(name, {})) for name in names}

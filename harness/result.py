@@ -7,7 +7,9 @@ from typing import Any
 
 from .spec import RESULT_FORMAT_VERSION
 
-CURVE_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "epoch_time")
+# epoch_time covers the whole epoch; eval_time and probe_time are the parts spent evaluating and probing.
+CURVE_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "epoch_time", "eval_time",
+                "probe_time")
 
 
 @dataclass

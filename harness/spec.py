@@ -12,6 +12,7 @@ from typing import Any, Mapping
 RESULT_FORMAT_VERSION = 1
 
 Args = tuple[tuple[str, Any], ...]
+ARG_FIELDS = ("model_args", "optimizer_args", "schedule_args", "probe_args")
 
 
 def freeze_args(args: Mapping[str, Any] | Args | None) -> Args:
@@ -53,9 +54,10 @@ class Spec:
     seed: int = 0
     precision: str = "fp32"
     probes: tuple[str, ...] = ()
+    probe_args: Args = ()
 
     def __post_init__(self) -> None:
-        for name in ("model_args", "optimizer_args", "schedule_args"):
+        for name in ARG_FIELDS:
             object.__setattr__(self, name, freeze_args(getattr(self, name)))
         object.__setattr__(self, "augment", tuple(self.augment))
         object.__setattr__(self, "probes", tuple(self.probes))
@@ -64,7 +66,7 @@ class Spec:
 
     def replace(self, **changes: Any) -> "Spec":
         """A copy with some fields changed; dict-valued *_args are merged, not replaced."""
-        for name in ("model_args", "optimizer_args", "schedule_args"):
+        for name in ARG_FIELDS:
             if name in changes and isinstance(changes[name], Mapping):
                 merged = dict(getattr(self, name))
                 merged.update(changes[name])
@@ -77,7 +79,7 @@ class Spec:
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        for name in ("model_args", "optimizer_args", "schedule_args"):
+        for name in ARG_FIELDS:
             out[name] = self.kwargs(name)
         out["augment"] = list(self.augment)
         out["probes"] = list(self.probes)

@@ -22,7 +22,7 @@ from .env import environment, resolve_device
 from .losses import get_loss
 from .models import count_parameters, create_model
 from .optim import build_optimizer, build_schedule
-from .probes import StepContext, build_probes
+from .probes import EpochContext, StepContext, build_probes
 from .result import CURVE_FIELDS, RunResult
 from .spec import Spec
 
@@ -102,7 +102,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
     curves: dict[str, list[float]] = {name: [] for name in CURVE_FIELDS}
-    probes = build_probes(spec.probes)
+    probes = build_probes(spec.probes, spec.kwargs("probe_args"))
     state = {"epoch": 0, "step": 0, "elapsed": 0.0}
     if checkpoint_path is not None and checkpoint_path.exists():
         state = _resume(checkpoint_path, spec, model, optimizer, schedule, gen, curves, probes) or state
@@ -114,7 +114,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
         model.train()
         step_losses = torch.zeros(len(train_loader), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
-        seen = 0
+        seen, probe_time = 0, 0.0
         lr = optimizer.param_groups[0]["lr"]
         for i, (x, y) in enumerate(train_loader):
             if channels_last:
@@ -125,14 +125,18 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if probes:
+                probe_start = time.perf_counter()
                 ctx = StepContext(model, optimizer, loss_fn, x, y, loss, state["step"] + i,
                                   optimizer.param_groups[0]["lr"])
                 for probe in probes.values():
                     probe.before_step(ctx)
+                probe_time += time.perf_counter() - probe_start
             optimizer.step()
             if probes:
+                probe_start = time.perf_counter()
                 for probe in probes.values():
                     probe.after_step(ctx)
+                probe_time += time.perf_counter() - probe_start
             schedule.after_batch()
             step_losses[i] = loss.detach()
             correct += (out.detach().argmax(1) == y).sum()
@@ -144,14 +148,25 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
         state["step"] += len(train_loader)
         train_loss = (step_losses.sum() / len(train_loader)).item()
         train_acc = (correct.float() / seen).item()
+        eval_start = time.perf_counter()
         test_loss, test_acc = evaluate(model, test_loader, loss_fn, autocast)
+        eval_time = time.perf_counter() - eval_start
         metrics = {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
         if not all(map(_finite, metrics.values())):
             diverged_at = state["step"]
             break
         schedule.after_epoch(metrics)
+        if probes:
+            probe_start = time.perf_counter()
+            ctx_epoch = EpochContext(model, optimizer, epoch + 1,
+                                     lambda: evaluate(model, test_loader, loss_fn, autocast))
+            for probe in probes.values():
+                probe.after_epoch(ctx_epoch)
+            probe_time += time.perf_counter() - probe_start
         epoch_time = time.perf_counter() - epoch_start
-        for name, value in {"epoch": epoch + 1, **metrics, "lr": lr, "epoch_time": epoch_time}.items():
+        row = {"epoch": epoch + 1, **metrics, "lr": lr, "epoch_time": epoch_time, "eval_time": eval_time,
+               "probe_time": probe_time}
+        for name, value in row.items():
             curves[name].append(value)
         if bar is not None:
             bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{test_acc:.3f}")
@@ -162,6 +177,10 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
             started = time.perf_counter()
     if bar is not None:
         bar.close()
+    if probes and diverged_at is None:
+        ctx_end = EpochContext(model, optimizer, spec.epochs, lambda: evaluate(model, test_loader, loss_fn, autocast))
+        for probe in probes.values():
+            probe.after_training(ctx_end)
 
     test_accs = curves["test_acc"]
     return RunResult(

@@ -66,3 +66,28 @@ def test_step_loss_probe_records_every_step_and_leaves_the_run_unchanged():
     assert len(steps) == 3 * 8  # 500 images / batch 64 -> 8 steps per epoch
     assert probed.curves["train_loss"] == plain.curves["train_loss"]
     assert probed.curves["test_acc"] == plain.curves["test_acc"]
+
+
+def test_probes_get_their_arguments_and_the_epoch_hooks():
+    from harness.probes import PROBES, Probe
+
+    @PROBES.register("epoch_counter_for_test")
+    class EpochCounter(Probe):
+        def __init__(self, scale: int = 1):
+            self.scale, self.epochs, self.final = scale, [], None
+
+        def after_epoch(self, ctx):
+            self.epochs.append(ctx.epoch * self.scale)
+
+        def after_training(self, ctx):
+            self.final = ctx.evaluate()[1]
+
+        def result(self):
+            return {"epochs": self.epochs, "final": self.final}
+
+    spec = TINY.replace(epochs=2, probes=("epoch_counter_for_test",),
+                        probe_args={"epoch_counter_for_test": {"scale": 10}})
+    result = train(spec, device="cpu", progress=False)
+    out = result.extra["probes"]["epoch_counter_for_test"]
+    assert out["epochs"] == [10, 20] and out["final"] == result.final_test_acc
+    assert len(result.curves["probe_time"]) == 2
