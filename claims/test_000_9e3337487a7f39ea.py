@@ -42,7 +42,7 @@ PARAM_MODELS = {
     "resnet18": ("resnet18", {}),
     "resnet18-dropout": ("resnet18", {"dropout": 0.5}),
     "resnet34": ("resnet34", {}),
-    "resnet18-filtermul": ("resnet18", {"width": 2}),
+    "resnet18-filtermul": ("resnet18", {"width": 2, "stem_channels": 64}),
 }
 
 

@@ -31,3 +31,14 @@ def count_parameters(model: nn.Module) -> int:
 
 # Families register themselves on import.
 from . import resnet  # noqa: E402,F401
+from . import preact_resnet  # noqa: E402,F401
+from . import wide_resnet  # noqa: E402,F401
+from . import resnext  # noqa: E402,F401
+from . import densenet  # noqa: E402,F401
+from . import dpn  # noqa: E402,F401
+from . import dla  # noqa: E402,F401
+from . import vgg  # noqa: E402,F401
+from . import lenet  # noqa: E402,F401
+from . import modified_resnet  # noqa: E402,F401
+from . import mynet  # noqa: E402,F401
+from . import resnet9  # noqa: E402,F401

@@ -3,6 +3,12 @@
 Options cover the reports' ablations: width multiplier (report 000's
 filter_multiplier), dropout before the classifier, no shortcuts, no BatchNorm,
 and the activation function.
+
+Report 000's doubled-filter ResNet-18 (44.60M) is `width=2, stem_channels=64`:
+the residual stages are doubled but the stem conv keeps 64 filters (what
+scaling only the stage widths of the kuangliu code gives), so the first block
+needs a projection shortcut: 44,595,786 parameters. Doubling the stem too gives
+44,662,922 (44.66M).
 """
 from __future__ import annotations
 
@@ -69,14 +75,16 @@ def _shortcut(in_planes: int, out_planes: int, stride: int, batchnorm: bool) -> 
 class ResNet(nn.Module):
     def __init__(self, block: type[BasicBlock] | type[Bottleneck], num_blocks: list[int], *,
                  num_classes: int = 10, in_channels: int = 3, width: float = 1.0, dropout: float = 0.0,
-                 activation_fn: str = "relu", batchnorm: bool = True, shortcut: bool = True) -> None:
+                 activation_fn: str = "relu", batchnorm: bool = True, shortcut: bool = True,
+                 stem_channels: int | None = None) -> None:
         super().__init__()
         widths = [max(1, int(round(c * width))) for c in (64, 128, 256, 512)]
+        stem = widths[0] if stem_channels is None else stem_channels
         opts = dict(act=activation_fn, batchnorm=batchnorm, shortcut=shortcut)
-        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
-        self.bn1 = norm2d(widths[0], batchnorm)
+        self.conv1 = nn.Conv2d(in_channels, stem, 3, 1, 1, bias=False)
+        self.bn1 = norm2d(stem, batchnorm)
         self.act = activation(activation_fn)
-        layers, in_planes = [], widths[0]
+        layers, in_planes = [], stem
         for i, (planes, n) in enumerate(zip(widths, num_blocks)):
             blocks = []
             for j in range(n):
