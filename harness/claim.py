@@ -232,3 +232,10 @@ class Claim:
                   detail="at least")
         if not ok:
             self._fail(f"{label}: {_fmt(measured)} is below {_fmt(bound)} - {slack}")
+
+    def check_all_rows(self, what: str) -> None:
+        """Fail once if any row recorded so far (by `within`, say) is not ok."""
+        __tracebackhide__ = True
+        bad = [r["label"] for r in self.finding["rows"] if not r.get("ok")]
+        if bad:
+            self._fail(f"{what}: {', '.join(bad)} outside tolerance")

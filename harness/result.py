@@ -25,6 +25,7 @@ class RunResult:
     wall_time: float
     environment: dict[str, Any]
     diverged_at_step: int | None = None
+    cpu_time: float = 0.0  # process CPU seconds (all threads): a load-independent budget measure
     created: str = ""
     format: int = RESULT_FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)

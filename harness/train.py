@@ -76,6 +76,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
     """Train `spec` to completion (or divergence) and return its result."""
     device = resolve_device(str(device) if device is not None else None)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     torch.manual_seed(spec.seed)
     splits = {k: v.to(device) for k, v in data.prepare(
         spec.dataset, spec.split, spec.train_subset, spec.test_subset, data_root, download).items()}
@@ -193,6 +194,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
         final_train_acc=curves["train_acc"][-1] if curves["train_acc"] else float("nan"),
         param_count=count_parameters(model),
         wall_time=state["elapsed"] + time.perf_counter() - started,
+        cpu_time=time.process_time() - cpu_started,
         environment=environment(device),
         diverged_at_step=diverged_at,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -66,3 +66,13 @@ def test_at_least_allows_the_abs_slack(tmp_path):
     claim.check_at_least("headline", 0.957, 0.96)
     with pytest.raises(ClaimCheckFailed, match="below"):
         claim.check_at_least("headline", 0.95, 0.96)
+
+
+def test_check_all_rows_records_every_row_before_failing(tmp_path):
+    claim, _ = make_claim(tmp_path, {"abs": 0, "why": "exact"})
+    claim.within("train", 50000, 50000)
+    claim.within("val", 4999, 5000)
+    claim.within("test", 5000, 5000)
+    with pytest.raises(ClaimCheckFailed, match="val outside"):
+        claim.check_all_rows("split sizes")
+    assert len(claim.finding["rows"]) == 3
