@@ -115,7 +115,7 @@ class Claim:
         self.finding["runs"].append({
             "key": result.key, "label": label, "seed": spec.seed, "status": result.status,
             "diverged_at_step": result.diverged_at_step, "device": result.environment.get("device"),
-            "wall_time": result.wall_time, "created": result.created,
+            "wall_time": result.wall_time, "cpu_time": result.cpu_time, "created": result.created,
             "torch": result.environment.get("torch"),
         })
         self._publish()
