@@ -82,3 +82,13 @@ def test_first_pages_render_to_png(tmp_path):
     out = build_report([path], tmp_path / "runs", tmp_path / "out")
     subprocess.run(["pdftoppm", "-r", "40", "-l", "2", "-png", str(out["pdf"]), str(tmp_path / "page")], check=True)
     assert len(list(tmp_path.glob("page*.png"))) == 2
+
+
+@pytest.mark.parametrize("verdicts", [["not-run", "not-run"], ["not-reproduced", "expected-not-reproduced"]])
+def test_report_builds_with_only_skipped_or_only_failed_claims(tmp_path, verdicts):
+    findings = [finding(f"000/c{i}", v, failure="AssertionError: measured 0.5" if v == "not-reproduced" else None,
+                        skip_reason="needs a GPU" if v == "not-run" else None) for i, v in enumerate(verdicts)]
+    path = write_findings(tmp_path / "findings.json", findings, {})
+    out = build_report([path], tmp_path / "runs", tmp_path / "out")
+    _, text = pdf_text(out["pdf"])
+    assert all(f["claim_id"] in text for f in findings)
