@@ -33,6 +33,8 @@ class TierPlan:
     seeds: int = 1
     tolerance: dict[str, Any] = field(default_factory=dict)
     skip: str | None = None
+    expect: str | None = None  # overrides the claim's expect in this tier (a fast-proxy-only finding, say)
+    why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,16 @@ def _tier_plan(raw: Any, path: Path, cid: str, tier: str) -> TierPlan:
     prefix = f"tiers.{tier}."
     if not isinstance(raw, dict):
         raise _fail(path, cid, f"tiers.{tier}", f"expected a mapping, got {type(raw).__name__}")
-    unknown = set(raw) - {"budget", "seeds", "tolerance", "skip"}
+    unknown = set(raw) - {"budget", "seeds", "tolerance", "skip", "expect", "why"}
     if unknown:
-        raise _fail(path, cid, f"tiers.{tier}", f"unknown keys {sorted(unknown)}; allowed: budget, seeds, tolerance, skip")
+        raise _fail(path, cid, f"tiers.{tier}",
+                    f"unknown keys {sorted(unknown)}; allowed: budget, seeds, tolerance, skip, expect, why")
+    expect = raw.get("expect")
+    if expect is not None and expect not in EXPECTS:
+        raise _fail(path, cid, prefix + "expect", f"{expect!r} is not one of {', '.join(EXPECTS)}")
+    why = raw.get("why")
+    if expect not in (None, "reproduced") and not (isinstance(why, str) and why.strip()):
+        raise _fail(path, cid, prefix + "why", f"expect: {expect} needs the reason")
     seeds = raw.get("seeds", 1)
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
         raise _fail(path, cid, prefix + "seeds", f"expected a positive integer, got {seeds!r}")
@@ -108,7 +117,8 @@ def _tier_plan(raw: Any, path: Path, cid: str, tier: str) -> TierPlan:
     skip = raw.get("skip")
     if skip is not None and not isinstance(skip, str):
         raise _fail(path, cid, prefix + "skip", "expected the reason as text")
-    return TierPlan(budget=budget, seeds=seeds, tolerance=tolerance, skip=skip)
+    return TierPlan(budget=budget, seeds=seeds, tolerance=tolerance, skip=skip, expect=expect,
+                    why=why.strip() if isinstance(why, str) else None)
 
 
 def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:

@@ -97,3 +97,22 @@ def test_no_gpu_list_means_no_pinning(monkeypatch):
     monkeypatch.setattr("harness.env._nvidia_smi_ids", lambda: [])
     env: dict = {}
     assert assign_worker_gpu(0, env) is None and "CUDA_VISIBLE_DEVICES" not in env
+
+
+def test_a_tier_level_expectation_applies_to_that_tier_only(tmp_path):
+    entry = ENTRY.replace("      fast: {tolerance: {abs: 0.005, why: rounding}}",
+                          "      fast: {tolerance: {abs: 0.005, why: rounding}, expect: not-reproduced, why: test}")
+    test = TEST.replace('count_parameters(create_model("resnet18")) / 1e6',
+                        '(12.0 if claim.tier == "fast" else 11.17)')
+    done = run_pytest(scratch(tmp_path, entry=entry, test=test), "claims", "--no-report", "--report-dir", "out")
+    assert done.returncode == 0 and "1 passed" in done.stdout and "1 xfailed" in done.stdout, done.stdout
+
+
+def test_running_one_claims_file_does_not_demand_other_files_tests(tmp_path):
+    project = scratch(tmp_path, entry=ENTRY + ENTRY.split("claims:\n")[1].replace("999/size", "999/elsewhere"))
+    (project / "claims" / "test_other.py").write_text(TEST.replace("999/size", "999/elsewhere"))
+    done = run_pytest(project, "claims/test_999.py", "--collect-only")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (project / "claims" / "test_other.py").unlink()
+    done = run_pytest(project, "claims", "--collect-only")
+    assert done.returncode != 0 and "999/elsewhere" in done.stdout + done.stderr

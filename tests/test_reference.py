@@ -70,3 +70,11 @@ def test_conflicts_must_name_known_claims(tmp_path):
     write(tmp_path, GOOD.replace("    kind: ordering", "    kind: ordering\n    conflicts_with: [999/missing]"))
     with pytest.raises(ReferenceError, match="999/missing"):
         load_all(tmp_path)
+
+
+def test_a_tier_may_carry_its_own_expectation(tmp_path):
+    text = GOOD.replace("fast: {seeds: 2,", "fast: {expect: not-reproduced, why: proxy disagrees, seeds: 2,")
+    entry = load_report(write(tmp_path, text)).claims["999/a-claim"]
+    assert entry.plan("fast").expect == "not-reproduced" and entry.plan("full").expect is None
+    with pytest.raises(ReferenceError, match="tiers.fast.why"):
+        load_report(write(tmp_path, GOOD.replace("fast: {seeds: 2,", "fast: {expect: not-reproduced, seeds: 2,")))
