@@ -5,6 +5,7 @@ typo never silently drops a claim.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,8 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
     short = report.split("_")[0]
     if not cid.startswith(short + "/"):
         raise _fail(path, cid, "id", f"must start with {short + '/'!r} (the report's number)")
-    known = {"id", "statement", "location", "kind", "reported", "tiers", "recipe", "expect", "why", "conflicts_with"}
+    known = {"id", "statement", "location", "kind", "reported", "tiers", "recipe", "expect", "why", "conflicts_with",
+             "expect_tiers"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, cid, sorted(unknown)[0], f"unknown field; allowed: {', '.join(sorted(known))}")
@@ -154,6 +156,13 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
         if tier not in TIER_NAMES:
             raise _fail(path, cid, f"tiers.{tier}", f"unknown tier; known: {', '.join(TIER_NAMES)}")
     tiers = {t: _tier_plan(tiers_raw.get(t) or {}, path, cid, t) for t in TIER_NAMES if t in tiers_raw}
+    expect_tiers = raw.get("expect_tiers")
+    if expect_tiers is not None:  # the claim-level expect holds only in these tiers (e.g. a fast-proxy finding)
+        if not isinstance(expect_tiers, list) or not set(expect_tiers) <= set(TIER_NAMES):
+            raise _fail(path, cid, "expect_tiers", f"expected a list of tiers from {', '.join(TIER_NAMES)}")
+        tiers = {t: (dataclasses.replace(plan, expect=plan.expect or expect, why=plan.why or why)
+                     if t in expect_tiers else plan) for t, plan in tiers.items()}
+        expect, why = "reproduced", None
     recipe = raw.get("recipe", {}) or {}
     if not isinstance(recipe, dict):
         raise _fail(path, cid, "recipe", "expected a mapping with 'said' and 'assumed'")

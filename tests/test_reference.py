@@ -78,3 +78,12 @@ def test_a_tier_may_carry_its_own_expectation(tmp_path):
     assert entry.plan("fast").expect == "not-reproduced" and entry.plan("full").expect is None
     with pytest.raises(ReferenceError, match="tiers.fast.why"):
         load_report(write(tmp_path, GOOD.replace("fast: {seeds: 2,", "fast: {expect: not-reproduced, seeds: 2,")))
+
+
+def test_expect_tiers_limits_the_expectation(tmp_path):
+    text = GOOD.replace("    reported: {a: 0.9, b: 0.8}\n",
+                        "    reported: {a: 0.9, b: 0.8}\n    expect: not-reproduced\n    why: proxy\n    expect_tiers: [fast]\n")
+    entry = load_report(write(tmp_path, text)).claims["999/a-claim"]
+    assert entry.expect == "reproduced"
+    assert entry.plan("fast").expect == "not-reproduced" and entry.plan("fast").why == "proxy"
+    assert entry.plan("full").expect is None
