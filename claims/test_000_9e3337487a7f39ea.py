@@ -54,3 +54,298 @@ def test_table5_parameter_count(claim, variant):
     built = count_parameters(create_model(name, **kwargs))
     claim.note(f"built {name}({kwargs}): {built:,} parameters")
     claim.check_within("parameters (M)", built / 1e6, claim.reported)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared readings of the curves
+# ---------------------------------------------------------------------------------------------
+
+def _mean(values):
+    return sum(values) / len(values)
+
+
+def train_test_gap(run, test="best"):
+    """Final (running) train accuracy minus test accuracy: the table columns' gap ("best") or the curves' end ("final")."""
+    return run.final_train_acc - (run.best_test_acc if test == "best" else run.final_test_acc)
+
+
+def mean_test_acc_drop(run):
+    """Instability reading of "the testing process is not stable": the mean fall of test accuracy
+    between consecutive epochs (rises count as 0), so a steadily improving curve scores 0."""
+    acc = run.curves["test_acc"]
+    drops = [max(0.0, a - b) for a, b in zip(acc, acc[1:])]
+    return sum(drops) / len(drops) if drops else 0.0
+
+
+def _note_divergence(claim, runs):
+    for label, rs in runs.items():
+        for r in rs:
+            if r.diverged:
+                claim.note(f"{label} seed {r.spec['seed']} diverged at step {r.diverged_at_step}; "
+                           f"its metrics cover the epochs before that")
+
+
+COLUMNS = {"train-acc": lambda r: r.final_train_acc, "best-test-acc": lambda r: r.best_test_acc}
+
+
+def _check_cell(claim, label, runs, column):
+    claim.figure("curves", f"{'Train' if column == 'train-acc' else 'Test'} accuracy per epoch ({label})",
+                 {label: runs}, metric="train_acc" if column == "train-acc" else "test_acc")
+    claim.check_within(f"{label} {column.replace('-', ' ')}", _mean([COLUMNS[column](r) for r in runs]),
+                       claim.reported)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.claim("000/table1/{loss}/train-acc")
+def test_table1_train_accuracy_per_loss(claim, loss):
+    """Table 1: each loss's train accuracy after 25 epochs matches the reported cell."""
+    _check_cell(claim, loss, loss_runs(claim, loss), "train-acc")
+
+
+# ---------------------------------------------------------------------------------------------
+# Table 2: weight decay (Sec. 1.2.3). SEARCH already carries wd 5e-4, so that row is the baseline run.
+# ---------------------------------------------------------------------------------------------
+WEIGHT_DECAYS = {"0.01": 1e-2, "0.001": 1e-3, "0.005": 5e-3, "0.0001": 1e-4, "0.0005": 5e-4}
+
+
+def wd_runs(claim, wd):
+    return claim.runs(SEARCH.replace(optimizer_args={"weight_decay": WEIGHT_DECAYS[wd]}), label=f"wd {wd}")
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+@pytest.mark.parametrize("wd", WEIGHT_DECAYS)
+@pytest.mark.claim("000/table2/{wd}/{column}")
+def test_table2_cell_per_weight_decay(claim, wd, column):
+    """Table 2: train and best test accuracy after 25 epochs for each weight decay match the cells."""
+    _check_cell(claim, f"wd {wd}", wd_runs(claim, wd), column)
+
+
+@pytest.mark.claim("000/wd-0.0005-best")
+def test_weight_decay_5e4_gives_the_best_test_accuracy(claim):
+    """Sec. 1.2.3: weight decay 0.0005 achieves the best test accuracy of the five values."""
+    runs = {wd: wd_runs(claim, wd) for wd in WEIGHT_DECAYS}
+    claim.figure("curves", "Test accuracy per epoch, one line per weight decay", runs)
+    claim.check_ranks_first("0.0005", {k: [r.best_test_acc for r in rs] for k, rs in runs.items()},
+                            metric="best test accuracy")
+
+
+@pytest.mark.claim("000/wd-large-underfits")
+def test_larger_weight_decay_underfits(claim):
+    """Sec. 1.2.3: the larger weight decays (0.01, 0.001) underfit: train accuracy falls as wd grows past 0.0005."""
+    runs = {wd: wd_runs(claim, wd) for wd in ("0.0005", "0.001", "0.01")}
+    claim.figure("curves", "Train accuracy per epoch, wd 0.0005 / 0.001 / 0.01", runs, metric="train_acc")
+    claim.check_ordered(["0.0005", "0.001", "0.01"], {k: [r.final_train_acc for r in rs] for k, rs in runs.items()},
+                        metric="final train accuracy")
+
+
+@pytest.mark.claim("000/wd-large-unstable")
+def test_larger_weight_decay_training_is_not_stable(claim):
+    """Sec. 1.2.3: with wd 0.01 and 0.001 "the training process is not stable": both show larger
+    epoch-to-epoch falls of test accuracy than wd 0.0005."""
+    runs = {wd: wd_runs(claim, wd) for wd in ("0.01", "0.001", "0.0005")}
+    claim.figure("curves", "Test accuracy per epoch, wd 0.01 / 0.001 / 0.0005", runs)
+    _note_divergence(claim, runs)
+    drops = {k: [mean_test_acc_drop(r) for r in rs] for k, rs in runs.items()}
+    claim.note("mean test-accuracy drop per epoch: " + ", ".join(f"wd {k}: {_mean(v):.4f}" for k, v in drops.items()))
+    steadier_large = min(("0.01", "0.001"), key=lambda k: _mean(drops[k]))
+    claim.check_ordered([steadier_large, "0.0005"], drops, metric="mean test-accuracy drop per epoch")
+
+
+@pytest.mark.claim("000/wd-0.0005-smaller-gap")
+def test_weight_decay_5e4_has_a_smaller_train_test_gap_than_1e4(claim):
+    """Sec. 1.2.3: 0.0005 is preferred over 0.0001 for its smaller gap between train and test accuracy."""
+    runs = {wd: wd_runs(claim, wd) for wd in ("0.0001", "0.0005")}
+    claim.figure("curves", "Test accuracy per epoch, wd 0.0001 / 0.0005", runs)
+    claim.check_paired_better("0.0001", [train_test_gap(r) for r in runs["0.0001"]],
+                              "0.0005", [train_test_gap(r) for r in runs["0.0005"]],
+                              metric="train accuracy - best test accuracy (larger = wider gap)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Table 3: activations (Sec. 1.2.4). ReLU is the baseline run (SEARCH unchanged, so the spec hash matches).
+# ---------------------------------------------------------------------------------------------
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu")
+
+
+def activation_runs(claim, act):
+    spec = SEARCH if act == "relu" else SEARCH.replace(model_args={"activation_fn": act})
+    return claim.runs(spec, label=act)
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+@pytest.mark.parametrize("act", ACTIVATIONS)
+@pytest.mark.claim("000/table3/{act}/{column}")
+def test_table3_cell_per_activation(claim, act, column):
+    """Table 3: train and best test accuracy after 25 epochs for each activation match the cells."""
+    _check_cell(claim, act, activation_runs(claim, act), column)
+
+
+@pytest.mark.claim("000/activations-gelu-best")
+def test_gelu_gives_the_best_test_accuracy_of_four_activations(claim):
+    """Sec. 1.2.4: GELU achieves the best test accuracy (ahead of ReLU, Leaky ReLU, ELU)."""
+    runs = {act: activation_runs(claim, act) for act in ACTIVATIONS}
+    claim.figure("curves", "Test accuracy per epoch, one line per activation", runs)
+    claim.check_ranks_first("gelu", {k: [r.best_test_acc for r in rs] for k, rs in runs.items()},
+                            metric="best test accuracy")
+
+
+@pytest.mark.claim("000/activations-gelu-relu-not-significant")
+def test_gelu_and_relu_differ_insignificantly(claim):
+    """Sec. 1.2.4: "the difference between GELU and ReLU is not significant": the seed-paired mean
+    difference of best test accuracy stays within the tier's band around zero."""
+    runs = {act: activation_runs(claim, act) for act in ("gelu", "relu")}
+    claim.figure("curves", "Test accuracy per epoch, GELU and ReLU", runs)
+    diffs = [g.best_test_acc - r.best_test_acc for g, r in zip(runs["gelu"], runs["relu"])]
+    claim.note("GELU - ReLU best test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
+    claim.check_within("GELU - ReLU best test acc (paired mean)", _mean(diffs), 0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Table 4: optimizers (Sec. 1.2.5). SGD is the baseline run; the others get lr 0.01 (the searches'
+# initial lr) and the same L2 weight decay, with their PyTorch defaults otherwise.
+# ---------------------------------------------------------------------------------------------
+OPTIMIZERS = ("sgd", "adagrad", "adadelta", "adam", "adamax")
+
+
+def optimizer_runs(claim, opt):
+    spec = SEARCH if opt == "sgd" else SEARCH.replace(optimizer=opt, optimizer_args=(("weight_decay", 5e-4),))
+    return claim.runs(spec, label=opt)
+
+
+def all_optimizer_runs(claim):
+    runs = {opt: optimizer_runs(claim, opt) for opt in OPTIMIZERS}
+    claim.figure("curves", "Test accuracy per epoch, one line per optimizer and seed", runs)
+    _note_divergence(claim, runs)
+    return runs
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+@pytest.mark.parametrize("opt", OPTIMIZERS)
+@pytest.mark.claim("000/table4/{opt}/{column}")
+def test_table4_cell_per_optimizer(claim, opt, column):
+    """Table 4: train and best test accuracy after 25 epochs for each optimizer match the cells."""
+    _check_cell(claim, opt, optimizer_runs(claim, opt), column)
+
+
+@pytest.mark.claim("000/optimizers-adagrad-then-sgd")
+def test_adagrad_is_best_followed_by_sgd(claim):
+    """Sec. 1.2.5: Adagrad achieves the best test accuracy, followed by SGD (ahead of Adadelta, Adam, Adamax)."""
+    runs = all_optimizer_runs(claim)
+    acc = {k: [r.best_test_acc for r in rs] for k, rs in runs.items()}
+    third = max((k for k in acc if k not in ("adagrad", "sgd")), key=lambda k: _mean(acc[k]))
+    claim.note("best test accuracy, mean over seeds: " + ", ".join(f"{k}: {_mean(v):.4f}" for k, v in acc.items()))
+    claim.check_ordered(["adagrad", "sgd", third], acc, metric="best test accuracy")
+
+
+@pytest.mark.claim("000/optimizers-adam-worst")
+def test_adam_performs_the_worst(claim):
+    """Sec. 1.2.5: the Adam optimizer performs the worst of the five."""
+    runs = all_optimizer_runs(claim)
+    acc = {k: [r.best_test_acc for r in rs] for k, rs in runs.items()}
+    next_worst = min((k for k in acc if k != "adam"), key=lambda k: _mean(acc[k]))
+    claim.note("best test accuracy, mean over seeds: " + ", ".join(f"{k}: {_mean(v):.4f}" for k, v in acc.items()))
+    claim.check_ordered([next_worst, "adam"], acc, metric="best test accuracy")
+
+
+@pytest.mark.claim("000/optimizers-adam-unstable")
+def test_adam_testing_process_is_not_stable(claim):
+    """Sec. 1.2.5: Adam's "testing process is not stable at all": its test accuracy falls between
+    epochs more than any other optimizer's (mean drop per epoch, rises counted as 0)."""
+    runs = all_optimizer_runs(claim)
+    claim.check_ranks_first("adam", {k: [mean_test_acc_drop(r) for r in rs] for k, rs in runs.items()},
+                            metric="mean test-accuracy drop per epoch")
+
+
+# ---------------------------------------------------------------------------------------------
+# Table 5 and Secs. 1.2.1 / 1.2.6: 200-epoch runs with the final recipe of Sec. 1.3
+# (the search recipe run for 200 epochs).
+# ---------------------------------------------------------------------------------------------
+FINAL = SEARCH.replace(epochs=200)
+TABLE5 = {
+    "resnet18": FINAL,
+    "resnet18_dropout": FINAL.replace(model_args={"dropout": 0.5}),
+    "resnet18_filtermul": FINAL.replace(model_args={"width": 2}),
+    "resnet34": FINAL.replace(model="resnet34"),
+}
+
+
+def final_runs(claim, variant):
+    return claim.runs(TABLE5[variant], label=variant)
+
+
+@pytest.mark.parametrize("variant", TABLE5)
+@pytest.mark.claim("000/table5/{variant}/test-acc")
+def test_table5_test_accuracy(claim, variant):
+    """Table 5: test accuracy (%) after 200 epochs (best over the epochs) matches the cell."""
+    runs = final_runs(claim, variant)
+    claim.figure("curves", f"Test accuracy per epoch ({variant})", {variant: runs})
+    claim.check_within(f"{variant} test acc (%)", 100 * _mean([r.best_test_acc for r in runs]), claim.reported)
+
+
+def mean_epoch_time(run):
+    times = run.curves["epoch_time"]
+    return sum(times) / len(times)
+
+
+@pytest.mark.parametrize("variant", TABLE5)
+@pytest.mark.claim("000/table5/{variant}/epoch-time")
+def test_table5_average_epoch_time(claim, variant):
+    """Table 5: average epoch time (s) on the report's V100 (qualitative: hardware-specific)."""
+    runs = final_runs(claim, variant)
+    claim.check_within(f"{variant} mean epoch time (s)", _mean([mean_epoch_time(r) for r in runs]), claim.reported)
+
+
+@pytest.mark.claim("000/table5-epoch-time-order")
+def test_doubled_filters_train_slowest_then_resnet34(claim):
+    """Table 5 / Sec. 1.3: per-epoch time grows ResNet18 < ResNet34 < ResNet18_filtermul ("the training time
+    is significantly longer" with doubled filters), as ratios to ResNet18 on the same GPU."""
+    runs = {v: final_runs(claim, v) for v in ("resnet18", "resnet34", "resnet18_filtermul")}
+    devices = {r.environment.get("device", "") for rs in runs.values() for r in rs}
+    if not all(str(d).startswith("cuda") for d in devices):
+        claim.skip(f"epoch times only compare on a GPU (the report's V100); these runs ran on {sorted(devices)}")
+    base = [mean_epoch_time(r) for r in runs["resnet18"]]
+    ratios = {v: [mean_epoch_time(r) / b for r, b in zip(rs, base)] for v, rs in runs.items()}
+    claim.note("GPUs: " + ", ".join(sorted({str(r.environment.get("gpu")) for rs in runs.values() for r in rs})))
+    claim.check_ordered(["resnet18_filtermul", "resnet34", "resnet18"], ratios,
+                        metric="mean epoch time / ResNet18's mean epoch time")
+
+
+@pytest.mark.claim("000/resnet34-best")
+def test_resnet34_gives_the_best_test_accuracy_of_table5(claim):
+    """Sec. 1.3: ResNet-34 achieves the best test accuracy among the four 200-epoch models."""
+    runs = {v: final_runs(claim, v) for v in TABLE5}
+    claim.figure("curves", "Test accuracy per epoch, Table 5 models", runs)
+    claim.check_ranks_first("resnet34", {k: [r.best_test_acc for r in rs] for k, rs in runs.items()},
+                            metric="best test accuracy")
+
+
+@pytest.mark.claim("000/dropout-lowers-test-acc")
+def test_dropout_lowers_test_accuracy(claim):
+    """Secs. 1.2.6 / 1.3: ResNet-18 with dropout 0.5 has a lower test accuracy than the plain ResNet-18."""
+    runs = {v: final_runs(claim, v) for v in ("resnet18", "resnet18_dropout")}
+    claim.figure("curves", "Test accuracy per epoch, ResNet-18 with and without dropout", runs)
+    claim.check_paired_better("resnet18", [r.best_test_acc for r in runs["resnet18"]],
+                              "resnet18_dropout", [r.best_test_acc for r in runs["resnet18_dropout"]],
+                              metric="best test accuracy")
+
+
+@pytest.mark.claim("000/dropout-reduces-overfitting")
+def test_dropout_reduces_overfitting(claim):
+    """Sec. 1.2.6: "the overfitting issue is reduced" by dropout: the train-test accuracy gap at the end
+    of training is smaller with dropout than without."""
+    runs = {v: final_runs(claim, v) for v in ("resnet18", "resnet18_dropout")}
+    claim.figure("curves", "Train accuracy per epoch, ResNet-18 with and without dropout", runs, metric="train_acc")
+    claim.check_paired_better("resnet18", [train_test_gap(r, "final") for r in runs["resnet18"]],
+                              "resnet18_dropout", [train_test_gap(r, "final") for r in runs["resnet18_dropout"]],
+                              metric="final train acc - final test acc (larger = more overfitting)")
+
+
+@pytest.mark.claim("000/filtermul-overfits")
+def test_doubled_filters_overfit_obviously(claim):
+    """Sec. 1.2.1: with doubled filters "the overfitting issue is obvious": train accuracy ends well above
+    test accuracy (by at least the reading's bound)."""
+    runs = final_runs(claim, "resnet18_filtermul")
+    claim.figure("curves", "Train accuracy per epoch, ResNet-18 with doubled filters", {"filtermul": runs},
+                 metric="train_acc")
+    claim.check_at_least("final train acc - final test acc", _mean([train_test_gap(r, "final") for r in runs]),
+                         claim.reported)

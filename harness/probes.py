@@ -109,3 +109,4 @@ def build_probes(names: tuple[str, ...], args: dict[str, dict[str, Any]] | None 
     if unknown:
         raise ValueError(f"probe_args given for probes that are not requested: {sorted(unknown)}")
     return {name: PROBES.get(name)(**args.get(name, {})) for name in names}
+from . import bn_probes  # noqa

@@ -20,7 +20,7 @@ import jinja2
 
 from harness.findings import VERDICTS, read_findings
 from harness.reference import ReferenceError, load_all
-from . import figures
+from . import bn_figures, figures, slbi_figures
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VERDICT_COLORS = {
@@ -111,9 +111,11 @@ def _figures(findings: list[dict[str, Any]], runs_dir: Path, out_dir: Path) -> N
         drawn = []
         for i, spec in enumerate(f.get("figures", [])):
             name = f"{f['claim_id'].replace('/', '_')}_{f['tier']}_{i}.svg"
-            path = figures.curves_figure(spec, runs_dir, out_dir / "figures" / name)
+            draw = bn_figures.band_figure if spec.get("kind") == "band" else figures.curves_figure
+            draw = slbi_figures.FIGURES.get(spec.get("kind"), draw)
+            path = draw(spec, runs_dir, out_dir / "figures" / name)
             if path is not None:
-                drawn.append({"path": f"figures/{name}", "title": spec.get("title", "")})
+                drawn.append({"path": f"figures/{name}", "title": spec.get("title", ""), "kind": spec.get("kind")})
         f["drawn_figures"] = drawn
 
 

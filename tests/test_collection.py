@@ -6,7 +6,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 
 from harness.env import assign_worker_gpu
 
@@ -27,7 +26,6 @@ claims:
 """
 
 TEST = '''
-import pytest
 from harness.models import count_parameters, create_model
 
 @pytest.mark.claim("999/size")

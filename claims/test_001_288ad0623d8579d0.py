@@ -1,0 +1,264 @@
+"""Report 001: a lightweight ModifiedResNet on CIFAR-10, Table 1 and the conclusions drawn from it.
+
+Nine configurations (batch size, optimizer, learning rate, residual layers, blocks per layer),
+70 epochs each. The recipe is the authors' notebook (TigaJi/DL-mini-project, Model_5_final.ipynb)
+where the report is silent; reference/001_288ad0623d8579d0.yaml records every assumption.
+
+Readings shared by the claims:
+- accuracy: the best test accuracy over the epochs (the report's "highest accuracy"; the notebook
+  keeps the best epoch's model);
+- schedule: the notebook steps CosineAnnealingLR(T_max=200, eta_min=0) after every batch, so the
+  learning rate swings between lr and 0 every 400 steps for the whole run (about once per epoch at
+  batch 128). The harness has no per-step cosine with a step-count period; its triangular CyclicLR
+  from 0 to lr with the same 200-step half-cycle is the closest schedule (SCHEDULE below);
+- fast tier: modified_resnet has no width option, so the fast proxy divides every stage's channels by
+  FAST_WIDTH_DIVISOR here (`table1_runs`); subset, epochs and seeds come from reference/.
+"""
+import math
+import statistics
+
+import pytest
+
+from harness.models import count_parameters, create_model
+from harness.spec import Spec
+
+CIFAR10_TRAIN = 50_000
+HALF_CYCLE_STEPS = 200  # CosineAnnealingLR(T_max=200) stepped per batch: lr -> 0 in 200 steps, back in 200
+FAST_WIDTH_DIVISOR = 4
+
+FOUR_LAYERS = {"channels": (32, 64, 128, 256), "blocks": (2, 2, 2, 2)}  # model 5, 2,799,146 parameters
+FOUR_LAYERS_3_BLOCKS = {"channels": (32, 64, 128, 256), "blocks": (3, 3, 3, 3)}  # model 8, 4,367,786
+FIVE_LAYERS = {"channels": (32, 64, 128, 128, 256), "blocks": (2, 2, 2, 2, 3)}  # models 0-4, 6, 7: 4,587,306
+OPTIMIZER_ARGS = {"adam": {}, "sgd": {"momentum": 0.9, "weight_decay": 1e-4}}  # the notebook's (commented) SGD line
+
+
+def recipe(batch_size: int, optimizer: str, lr: float, layout: dict) -> Spec:
+    """One row of Table 1: 70 epochs, crop + flip, the training set's own mean/std, the cyclic schedule."""
+    steps_per_epoch = math.ceil(CIFAR10_TRAIN / batch_size)
+    return Spec(
+        model="modified_resnet", model_args=layout, epochs=70, batch_size=batch_size,
+        optimizer=optimizer, lr=lr, optimizer_args=OPTIMIZER_ARGS[optimizer],
+        schedule="cyclic", schedule_args={"base_lr": 0.0, "max_lr": lr, "mode": "triangular",
+                                          "step_size_up_epochs": (HALF_CYCLE_STEPS + 0.5) / steps_per_epoch},
+        augment=("crop", "flip"), normalize="true",
+    )
+
+
+TABLE1 = {
+    "model0": recipe(512, "adam", 0.01, FIVE_LAYERS),
+    "model1": recipe(128, "adam", 0.01, FIVE_LAYERS),
+    "model2": recipe(512, "sgd", 0.01, FIVE_LAYERS),
+    "model3": recipe(256, "adam", 0.01, FIVE_LAYERS),
+    "model4": recipe(256, "adam", 0.01, FIVE_LAYERS),  # differs from model 3 only in the test batch size: same run
+    "model5": recipe(128, "adam", 0.01, FOUR_LAYERS),
+    "model6": recipe(128, "adam", 0.1, FIVE_LAYERS),
+    "model7": recipe(128, "adam", 0.001, FIVE_LAYERS),
+    "model8": recipe(128, "adam", 0.01, FOUR_LAYERS_3_BLOCKS),
+}
+EARLY_EPOCHS = 10
+PLATEAU_EPOCHS = 20
+
+
+def table1_runs(claim, model):
+    """The runs of one Table 1 row in the claim's tier (fast: every stage narrowed by FAST_WIDTH_DIVISOR)."""
+    spec = TABLE1[model]
+    if claim.tier == "fast":
+        channels = spec.kwargs("model_args")["channels"]
+        spec = spec.replace(model_args={"channels": tuple(c // FAST_WIDTH_DIVISOR for c in channels)})
+    return claim.runs(spec, label=model)
+
+
+def runs_of(claim, models, title):
+    runs = {m: table1_runs(claim, m) for m in models}
+    claim.figure("curves", title, runs)
+    for label, rs in runs.items():
+        for r in rs:
+            if r.diverged:
+                claim.note(f"{label} seed {r.spec['seed']} diverged at step {r.diverged_at_step}")
+    return runs
+
+
+def best(runs):
+    return [r.best_test_acc for r in runs]
+
+
+def early(runs):
+    """Mean test accuracy over the first EARLY_EPOCHS epochs (all epochs of a shorter run): learning speed."""
+    return [statistics.fmean(r.curves["test_acc"][:EARLY_EPOCHS]) for r in runs]
+
+
+def plateau_steadiness(runs):
+    """Minus the mean |change| of test accuracy between consecutive epochs over the last PLATEAU_EPOCHS epochs."""
+    out = []
+    for r in runs:
+        accs = r.curves["test_acc"][-PLATEAU_EPOCHS:]
+        out.append(-statistics.fmean(abs(b - a) for a, b in zip(accs, accs[1:])))
+    return out
+
+
+def _mean(values):
+    return statistics.fmean(values)
+
+
+# -- Table 1: one claim per accuracy cell ------------------------------------------------------
+
+@pytest.mark.parametrize("model", TABLE1)
+@pytest.mark.claim("001/table1/{model}/acc")
+def test_table1_accuracy_per_model(claim, model):
+    """Table 1: the highest test accuracy (%) of each model after 70 epochs matches the Acc cell."""
+    runs = table1_runs(claim, model)
+    claim.figure("curves", f"Test accuracy per epoch ({model})", {model: runs})
+    claim.check_within(f"{model} best test acc (%)", 100 * _mean(best(runs)), claim.reported)
+
+
+@pytest.mark.claim("001/headline-91.47")
+def test_model5_reaches_91_47_percent(claim):
+    """Abstract / Conclusion: "we achieved a prediction accuracy of 91.47% on CIFAR-10 with approximately
+    2.8 million trainable parameters" (model 5)."""
+    runs = table1_runs(claim, "model5")
+    params = count_parameters(create_model("modified_resnet", **FOUR_LAYERS))
+    claim.note(f"model 5 as built: {params:,} trainable parameters")
+    claim.check_at_least("model5 best test acc", _mean(best(runs)), claim.reported)
+
+
+@pytest.mark.claim("001/all-models-above-80")
+def test_every_model_reaches_80_percent(claim):
+    """Results: "all of our models reached the testing accuracy over 80%, with 7 of the models reaching the
+    highest testing accuracy over 90%"."""
+    runs = runs_of(claim, TABLE1, "Test accuracy per epoch, all Table 1 models")
+    means = {m: _mean(best(rs)) for m, rs in runs.items()}
+    claim.note("best test accuracy per model: " + ", ".join(f"{m}: {v:.4f}" for m, v in means.items())
+               + f"; {sum(v > 0.90 for v in means.values())} of 9 above 90% (reported: 7)")
+    lowest = min(means, key=means.get)
+    claim.check_at_least(f"lowest model ({lowest}) best test acc", means[lowest], claim.reported)
+
+
+# -- Conclusions ----------------------------------------------------------------------------------
+
+@pytest.mark.claim("001/model5-best")
+def test_model5_is_the_best_of_the_nine(claim):
+    """Conclusion: "the best model is Model 5 with training batch size of 128, Adam optimizer, learning rate
+    of 0.01, four residual layers with two residual blocks each layer"."""
+    runs = runs_of(claim, TABLE1, "Test accuracy per epoch, all Table 1 models")
+    claim.check_ranks_first("model5", {m: best(rs) for m, rs in runs.items()}, metric="best test accuracy")
+
+
+@pytest.mark.claim("001/adam-beats-sgd")
+def test_adam_beats_sgd(claim):
+    """Results: "The comparison of Model 0 and Model 2 (the only difference between these two models is the
+    optimizer) shows that Adam is a better optimizer instead of SGD giving better accuracy of 91.28% instead
+    of 83.25%." (Both at batch 512; the next sentence's "we used SGD for the rest" contradicts Table 1,
+    which uses Adam for every other model.)"""
+    runs = runs_of(claim, ("model0", "model2"), "Test accuracy per epoch, model 0 (Adam) vs model 2 (SGD)")
+    claim.check_paired_better("model0", best(runs["model0"]), "model2", best(runs["model2"]),
+                              metric="best test accuracy")
+
+
+LR = {"model5": "lr 0.01", "model6": "lr 0.1", "model7": "lr 0.001"}
+
+
+def _lr_runs(claim, *models):
+    runs = runs_of(claim, models, "Test accuracy per epoch, " + " vs ".join(f"{m} ({LR[m]})" for m in models))
+    if "model5" in models:
+        claim.note("Table 1 gives model 5 four residual layers and models 6 and 7 five: the text's 'all other "
+                   "parameters kept the same' does not hold, and the comparison is mirrored as the text makes it")
+    return runs
+
+
+@pytest.mark.claim("001/lr-0.1-below-0.01")
+def test_learning_rate_0_1_trails_0_01(claim):
+    """Results: "Model 5, 6 and 7 show the impact of learning rate ... The Model 6 shows that a learning rate of
+    0.1 is too slow for our scenario": model 6 (lr 0.1) ends below model 5 (lr 0.01)."""
+    runs = _lr_runs(claim, "model5", "model6")
+    claim.check_paired_better("model5", best(runs["model5"]), "model6", best(runs["model6"]),
+                              metric="best test accuracy")
+
+
+@pytest.mark.claim("001/lr-0.1-below-0.001")
+def test_learning_rate_0_1_trails_0_001(claim):
+    """Results: "a learning rate of 0.1 is too slow for our scenario while Model 5 and Model 7 show competitive
+    learning progress": model 6 (lr 0.1) ends below model 7 (lr 0.001)."""
+    runs = _lr_runs(claim, "model7", "model6")
+    claim.check_paired_better("model7", best(runs["model7"]), "model6", best(runs["model6"]),
+                              metric="best test accuracy")
+
+
+@pytest.mark.claim("001/lr-0.01-learns-faster-than-0.001")
+def test_learning_rate_0_01_learns_faster_than_0_001(claim):
+    """Results: "Model 5 and Model 7 show competitive learning progress with Model 5 has a slightly faster
+    learning progress" (mean test accuracy over the first epochs)."""
+    runs = _lr_runs(claim, "model5", "model7")
+    claim.check_paired_better("model5", early(runs["model5"]), "model7", early(runs["model7"]),
+                              metric=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
+
+
+@pytest.mark.claim("001/lr-0.01-beats-0.001-final")
+def test_learning_rate_0_01_ends_above_0_001(claim):
+    """Results: "... and a slightly better final learning accuracy" (model 5, 91.47%, over model 7, 91.14%)."""
+    runs = _lr_runs(claim, "model5", "model7")
+    claim.check_paired_better("model5", best(runs["model5"]), "model7", best(runs["model7"]),
+                              metric="best test accuracy")
+
+
+@pytest.mark.claim("001/five-layers-no-gain")
+def test_a_fifth_residual_layer_does_not_raise_accuracy(claim):
+    """Results: "Model 1 contains one more layer with 3 residual blocks than Model 5 ... but did not yield a
+    higher accuracy": model 1's accuracy is not above model 5's (seed-paired)."""
+    runs = runs_of(claim, ("model5", "model1"), "Test accuracy per epoch, model 5 (4 layers) vs model 1 (5 layers)")
+    diffs = [a - b for a, b in zip(best(runs["model5"]), best(runs["model1"]))]
+    claim.note("model 5 - model 1 best test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
+    claim.check_at_least("model5 - model1 best test acc (paired mean)", _mean(diffs), 0.0)
+
+
+@pytest.mark.claim("001/three-blocks-no-gain")
+def test_three_blocks_per_layer_do_not_raise_accuracy(claim):
+    """Results: "Model 8 contains three residual blocks each residual layer ... but did not improve the
+    overall performance": model 8's accuracy is not above model 5's (seed-paired)."""
+    runs = runs_of(claim, ("model5", "model8"), "Test accuracy per epoch, model 5 (2 blocks) vs model 8 (3 blocks)")
+    diffs = [a - b for a, b in zip(best(runs["model5"]), best(runs["model8"]))]
+    claim.note("model 5 - model 8 best test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
+    claim.check_at_least("model5 - model8 best test acc (paired mean)", _mean(diffs), 0.0)
+
+
+@pytest.mark.parametrize("model", ("model1", "model8"))
+@pytest.mark.claim("001/params-ratio/{model}")
+def test_extra_parameters_over_model5(claim, model):
+    """Results: model 1 has "60% more trainable parameters than Model 5"; model 8's deeper blocks give "a
+    near 60% increase in the total number of trainable parameters"."""
+    built = {m: count_parameters(create_model("modified_resnet", **TABLE1[m].kwargs("model_args")))
+             for m in ("model5", model)}
+    claim.note(f"built: model 5 {built['model5']:,}, {model} {built[model]:,} parameters")
+    claim.check_within(f"{model} / model5 - 1", built[model] / built["model5"] - 1, claim.reported)
+
+
+@pytest.mark.claim("001/batch128-reaches-80-by-epoch-10")
+def test_batch_128_models_reach_80_percent_around_epoch_10(claim):
+    """Results: "The four models with this batch size [128: models 1, 5, 7, 8] all reached 80% around 10
+    epochs" (the first epoch with test accuracy >= 80%; the model farthest from epoch 10 is checked)."""
+    runs = runs_of(claim, ("model1", "model5", "model7", "model8"), "Test accuracy per epoch, batch-128 models")
+    first = {}
+    for m, rs in runs.items():
+        epochs = [next((i + 1 for i, a in enumerate(r.curves["test_acc"]) if a >= 0.80), math.inf) for r in rs]
+        first[m] = _mean(epochs)
+    claim.note("first epoch at >= 80% test accuracy (mean over seeds): "
+               + ", ".join(f"{m}: {e:.1f}" for m, e in first.items()))
+    farthest = max(first, key=lambda m: abs(first[m] - claim.reported))
+    claim.check_within(f"{farthest}: first epoch at 80%", first[farthest], claim.reported)
+
+
+@pytest.mark.claim("001/batch128-smoother-plateau")
+def test_batch_128_gives_a_smoother_ending_plateau(claim):
+    """Results: "by keeping the testing batch size the same, a 128 training batch size overall results in a
+    smoother learning curve and more stable ending plateau after 70 epochs" (Adam, lr 0.01, five layers:
+    model 1 at batch 128 against model 3 at 256 and model 0 at 512)."""
+    runs = runs_of(claim, ("model1", "model3", "model0"), "Test accuracy per epoch, batch 128 / 256 / 512")
+    by_batch = {"batch 128": runs["model1"], "batch 256": runs["model3"], "batch 512": runs["model0"]}
+    claim.check_ranks_first("batch 128", {k: plateau_steadiness(rs) for k, rs in by_batch.items()},
+                            metric=f"minus mean |change| of test accuracy per epoch, last {PLATEAU_EPOCHS} epochs")
+
+
+@pytest.mark.claim("001/kernel5-early-study")
+def test_kernel_5_raised_early_accuracy_from_40_to_60(claim):
+    """Methodology: "Increase the ModifiedResNet kernel size from 3 to 5 improved the pace of learning process
+    as well as the highest accuracy from 40% to 60% in our early stage study"."""
+    pytest.fail("unreachable: the claim fixture skips under-specified entries")

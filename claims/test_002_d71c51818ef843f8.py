@@ -1,0 +1,283 @@
+"""Report 002, Sec. 1: MyNet (1.1-1.8) and MyResNet9 (1.9) tuned on CIFAR-10.
+
+Each study changes one thing of the previous best recipe, so every configuration below is its
+baseline plus one change; identical specs hit the run cache and are shared between claims. The
+report's VGG BatchNorm study (Sec. 2) and DessiLBI (Sec. 3) are in claims/test_bn_study.py and
+claims/test_slbi.py. Assumptions are in reference/002_d71c51818ef843f8.yaml under recipe.assumed.
+
+Readings shared by the claims:
+- accuracy: the test accuracy after the last epoch (the report's logs print "Accuracy on test set"
+  once, at the end of training);
+- "NLL" is F.nll_loss on log-softmax outputs (the report's net ends in log-softmax; on raw logits
+  NLL is unbounded and could not train): the same function as cross-entropy on logits;
+- fast tier: MyNet and MyResNet9 are narrowed through reference/ (`channels`, `width`); the
+  dropout claim uses a small-data, many-epoch budget so the proxy overfits the way the 50-epoch
+  full runs do.
+
+"""
+import math
+import statistics
+
+import pytest
+
+from harness.spec import Spec
+
+# -- Sec. 1.1-1.8: MyNet ------------------------------------------------------------------------
+# Sec. 1.1: two 5x5 convs, BN, ReLU, dropout 0.3, hidden 100, NLL loss, SGD, 50 epochs; batch 64;
+# Sec. 1.5: lr 0.1 for every optimizer, "SGD+momentum(default)".
+MYNET = Spec(model="mynet", loss="nll", optimizer="sgd", lr=0.1, optimizer_args={"momentum": 0.9},
+             epochs=50, batch_size=64, normalize="half")
+MYNET_CONFIGS = {
+    "no-bn": MYNET.replace(model_args={"batchnorm": False, "dropout": 0.0}),  # Sec. 1.2 ran before dropout
+    "bn-no-dropout": MYNET.replace(model_args={"dropout": 0.0}),
+    "dropout-0.5": MYNET.replace(model_args={"dropout": 0.5}),
+    "baseline": MYNET,  # dropout 0.3, NLL, SGD+momentum, ReLU, 5x5+5x5, hidden 100
+    "cross-entropy": MYNET.replace(loss="cross_entropy"),
+    "adam": MYNET.replace(optimizer="adam", optimizer_args=()),
+    "rmsprop": MYNET.replace(optimizer="rmsprop", optimizer_args=()),
+    "tanh": MYNET.replace(model_args={"activation_fn": "tanh"}),
+    "kernel-5-3": MYNET.replace(model_args={"kernel_sizes": (5, 3)}),
+    "kernel-3-3": MYNET.replace(model_args={"kernel_sizes": (3, 3), "paddings": (1, 0)}),
+    "hidden-300": MYNET.replace(model_args={"hidden": 300}),
+}
+# The cells whose configuration is the baseline (0.7737 in five tables, 0.7847 in Sec. 1.7/1.8).
+MYNET_CELLS = {**{k: k for k in MYNET_CONFIGS}, "best-hidden-100": "baseline"}
+
+# -- Sec. 1.9: MyResNet9 ------------------------------------------------------------------------
+# Batch 64, 50 epochs, SGD lr 0.01; the studies add augmentation, L2 (1e-4), momentum 0.9, then a
+# learning-rate schedule, in that order. Momentum 0.5 until its study (its table's first row).
+CIFAR10_TRAIN = 50_000
+CYCLIC_STEP_SIZE_UP = 2000  # PyTorch's CyclicLR default, in iterations (the report gives only the bounds)
+R9 = Spec(model="myresnet9", loss="cross_entropy", optimizer="sgd", lr=0.01, optimizer_args={"momentum": 0.5},
+          epochs=50, batch_size=64, normalize="half")
+R9_AUG = R9.replace(augment=("crop", "flip"))
+R9_L2 = R9_AUG.replace(optimizer_args={"weight_decay": 1e-4})
+R9_M09 = R9_L2.replace(optimizer_args={"momentum": 0.9})
+R9_CYCLIC = R9_M09.replace(schedule="cyclic", schedule_args={
+    "base_lr": 0.01, "max_lr": 0.04, "mode": "triangular",
+    "step_size_up_epochs": (CYCLIC_STEP_SIZE_UP + 0.5) / math.ceil(CIFAR10_TRAIN / R9_M09.batch_size)})
+R9_CONFIGS = {
+    "no-augmentation": R9,
+    "crop-flip": R9_AUG,
+    "l2": R9_L2,
+    "momentum-0.9": R9_M09,
+    "cyclic": R9_CYCLIC,
+    "step": R9_M09.replace(lr=0.04, schedule="multistep", schedule_args={"milestones": (20,), "gamma": 0.25}),
+    "final": R9_CYCLIC.replace(optimizer_args={"weight_decay": 4e-4}),
+}
+
+EARLY_EPOCHS = 10
+
+
+def mynet_runs(claim, *configs, title=None):
+    runs = {c: claim.runs(MYNET_CONFIGS[c], label=f"MyNet {c}") for c in configs}
+    _record(claim, runs, title or f"MyNet: test accuracy per epoch ({', '.join(configs)})")
+    return runs
+
+
+def r9_runs(claim, *configs, title=None):
+    runs = {c: claim.runs(R9_CONFIGS[c], label=f"MyResNet9 {c}") for c in configs}
+    _record(claim, runs, title or f"MyResNet9: test accuracy per epoch ({', '.join(configs)})")
+    return runs
+
+
+def _record(claim, runs, title):
+    claim.figure("curves", title, runs)
+    for label, rs in runs.items():
+        for r in rs:
+            if r.diverged:
+                claim.note(f"{label} seed {r.spec['seed']} diverged at step {r.diverged_at_step}; "
+                           f"its metrics cover the epochs before that")
+
+
+def final(runs):
+    return [r.final_test_acc for r in runs]
+
+
+def _mean(values):
+    return statistics.fmean(values)
+
+
+def steadiness(runs):
+    """Minus the mean |change| of test accuracy between consecutive epochs (higher = steadier)."""
+    return [-_mean([abs(b - a) for a, b in zip(r.curves["test_acc"], r.curves["test_acc"][1:])]) for r in runs]
+
+
+# -- MyNet tables: one claim per distinct cell ---------------------------------------------------
+
+@pytest.mark.parametrize("cell", MYNET_CELLS)
+@pytest.mark.claim("002/mynet/acc/{cell}")
+def test_mynet_table_cell(claim, cell):
+    """Secs. 1.2-1.8: the test accuracy after 50 epochs of each MyNet configuration matches its cell."""
+    config = MYNET_CELLS[cell]
+    runs = mynet_runs(claim, config)
+    claim.check_within(f"MyNet {config} test acc", _mean(final(runs[config])), claim.reported)
+
+
+# -- MyNet studies ----------------------------------------------------------------------------------
+
+@pytest.mark.claim("002/mynet/bn-improves")
+def test_mynet_batchnorm_raises_accuracy(claim):
+    """Sec. 1.2: "发现加了batch norm以后的时间增加了但是准确率有一定提升" (with BN the accuracy rises somewhat:
+    0.716 -> 0.718, dropout not yet added)."""
+    runs = mynet_runs(claim, "bn-no-dropout", "no-bn")
+    claim.check_paired_better("bn-no-dropout", final(runs["bn-no-dropout"]), "no-bn", final(runs["no-bn"]),
+                              metric="final test accuracy")
+
+
+@pytest.mark.claim("002/mynet/bn-slower")
+def test_mynet_batchnorm_costs_time(claim):
+    """Sec. 1.2: "加了batch norm以后的时间增加了" (the time increased with BN: 493.27 s -> 496.68 s), compared as
+    training time per epoch on the same GPU."""
+    runs = mynet_runs(claim, "bn-no-dropout", "no-bn")
+    devices = {str(r.environment.get("device", "")) for rs in runs.values() for r in rs}
+    if not all(d.startswith("cuda") for d in devices):
+        claim.skip(f"per-epoch times only compare on a dedicated GPU; these runs ran on {sorted(devices)}")
+    train_time = {k: [_mean([t - e for t, e in zip(r.curves["epoch_time"], r.curves["eval_time"])]) for r in rs]
+                  for k, rs in runs.items()}
+    claim.check_paired_better("bn-no-dropout", train_time["bn-no-dropout"], "no-bn", train_time["no-bn"],
+                              metric="mean training seconds per epoch (evaluation excluded)")
+
+
+@pytest.mark.claim("002/mynet/dropout-helps")
+def test_mynet_dropout_0_3_beats_no_dropout(claim):
+    """Sec. 1.3: dropout after every conv layer raises the accuracy: p=0.3 gives 0.7737 against 0.718 without."""
+    runs = mynet_runs(claim, "baseline", "bn-no-dropout")
+    claim.check_paired_better("baseline", final(runs["baseline"]), "bn-no-dropout", final(runs["bn-no-dropout"]),
+                              metric="final test accuracy (dropout 0.3 vs none)")
+
+
+@pytest.mark.claim("002/mynet/dropout-0.3-best")
+def test_mynet_dropout_0_3_is_best(claim):
+    """Sec. 1.3: "最终选取了dropout rate=0.3作为模型的最优dropout" (0.3 is the best of 0, 0.5 and 0.3)."""
+    runs = mynet_runs(claim, "baseline", "dropout-0.5", "bn-no-dropout")
+    claim.check_ranks_first("baseline", {k: final(rs) for k, rs in runs.items()}, metric="final test accuracy")
+
+
+@pytest.mark.claim("002/mynet/nll-equals-cross-entropy")
+def test_nll_on_log_softmax_trains_exactly_like_cross_entropy(claim):
+    """Sec. 1.4 compares "nll" and "crossEntropy" as two loss functions. NLL on log-softmax outputs is
+    cross-entropy: two runs that differ only in that name, with the same seed, must give the same curves."""
+    runs = mynet_runs(claim, "baseline", "cross-entropy")
+    gaps = {name: max(abs(a - b) for n, c in zip(runs["baseline"], runs["cross-entropy"])
+                      for a, b in zip(n.curves[name], c.curves[name]))
+            for name in ("train_loss", "test_loss", "train_acc", "test_acc")}
+    identical = all(n.curves[k] == c.curves[k] for n, c in zip(runs["baseline"], runs["cross-entropy"])
+                    for k in ("train_loss", "test_loss", "train_acc", "test_acc"))
+    claim.note(f"seed-paired curves {'bitwise identical' if identical else 'differ'}; largest differences: "
+               + ", ".join(f"{k} {v:.3g}" for k, v in gaps.items()))
+    claim.check_within("max |NLL - CE| test accuracy over epochs and seeds", gaps["test_acc"], 0.0)
+
+
+@pytest.mark.claim("002/mynet/nll-beats-cross-entropy")
+def test_nll_gives_higher_accuracy_than_cross_entropy(claim):
+    """Sec. 1.4: "发现选取nll的loss function时准确率更高" (NLL gives the higher accuracy: 0.7737 vs 0.7571)."""
+    runs = mynet_runs(claim, "baseline", "cross-entropy")
+    claim.check_paired_better("baseline", final(runs["baseline"]), "cross-entropy", final(runs["cross-entropy"]),
+                              metric="final test accuracy (NLL on log-softmax vs cross-entropy)")
+
+
+@pytest.mark.claim("002/mynet/optimizers-sgd-momentum-best")
+def test_mynet_sgd_momentum_is_the_best_optimizer(claim):
+    """Sec. 1.5: at lr 0.1, SGD+momentum 0.7737 beats Adam 0.7077 and RMSprop 0.6341 ("有几个优化器没能收敛,
+    猜测是由于对初始学习率的敏感性": some optimizers did not converge); SGD+momentum is chosen."""
+    runs = mynet_runs(claim, "baseline", "adam", "rmsprop")
+    claim.check_ranks_first("baseline", {k: final(rs) for k, rs in runs.items()}, metric="final test accuracy")
+
+
+@pytest.mark.claim("002/mynet/relu-beats-tanh")
+def test_mynet_relu_beats_tanh(claim):
+    """Sec. 1.6: "结果显示ReLU激活函数对我们的模型效果较好" (ReLU 0.7737 against tanh 0.5768)."""
+    runs = mynet_runs(claim, "baseline", "tanh")
+    claim.check_paired_better("baseline", final(runs["baseline"]), "tanh", final(runs["tanh"]),
+                              metric="final test accuracy (ReLU vs tanh)")
+
+
+@pytest.mark.claim("002/mynet/kernels-5-5-best")
+def test_mynet_kernel_order(claim):
+    """Sec. 1.6 (Neuron & Filter): 5x5+5x5 0.7737 > 5x5+3x3 0.757 > 3x3+3x3 0.7436."""
+    runs = mynet_runs(claim, "baseline", "kernel-5-3", "kernel-3-3")
+    claim.check_ordered(["baseline", "kernel-5-3", "kernel-3-3"], {k: final(rs) for k, rs in runs.items()},
+                        metric="final test accuracy")
+
+
+@pytest.mark.claim("002/mynet/hidden-300-no-gain")
+def test_mynet_wider_hidden_layer_does_not_help(claim):
+    """Sec. 1.7: "发现hidden size增加的同时准确率没有明显提升" (hidden 300 brings no clear gain: 0.7506 vs 0.7847)."""
+    runs = mynet_runs(claim, "baseline", "hidden-300")
+    diffs = [a - b for a, b in zip(final(runs["baseline"]), final(runs["hidden-300"]))]
+    claim.note("hidden 100 - hidden 300 final test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
+    claim.check_at_least("hidden 100 - hidden 300 test acc (paired mean)", _mean(diffs), 0.0)
+
+
+# -- MyResNet9 tables and studies ------------------------------------------------------------------
+
+@pytest.mark.parametrize("config", R9_CONFIGS)
+@pytest.mark.claim("002/myresnet9/acc/{config}")
+def test_myresnet9_table_cell(claim, config):
+    """Sec. 1.9: the test accuracy after 50 epochs of each MyResNet9 configuration matches its cell."""
+    runs = r9_runs(claim, config)
+    claim.check_within(f"MyResNet9 {config} test acc", _mean(final(runs[config])), claim.reported)
+
+
+@pytest.mark.claim("002/myresnet9/augmentation-helps")
+def test_myresnet9_augmentation_improves_generalization(claim):
+    """Sec. 1.9: "增加数据增强显著增强了模型的泛化性能" (RandomCrop + HorizontalFlip: 0.7907 -> 0.845)."""
+    runs = r9_runs(claim, "crop-flip", "no-augmentation")
+    claim.check_paired_better("crop-flip", final(runs["crop-flip"]), "no-augmentation", final(runs["no-augmentation"]),
+                              metric="final test accuracy")
+
+
+@pytest.mark.claim("002/myresnet9/l2-helps")
+def test_myresnet9_weight_decay_helps(claim):
+    """Sec. 1.9: adding L2 regularization raises the accuracy: 0.845 -> 0.8675."""
+    runs = r9_runs(claim, "l2", "crop-flip")
+    claim.check_paired_better("l2", final(runs["l2"]), "crop-flip", final(runs["crop-flip"]),
+                              metric="final test accuracy")
+
+
+@pytest.mark.claim("002/myresnet9/momentum-0.9-helps")
+def test_myresnet9_momentum_0_9_beats_0_5(claim):
+    """Sec. 1.9: momentum 0.9 gives 0.8749 against 0.8675 with 0.5."""
+    runs = r9_runs(claim, "momentum-0.9", "l2")
+    claim.check_paired_better("momentum-0.9", final(runs["momentum-0.9"]), "l2", final(runs["l2"]),
+                              metric="final test accuracy (momentum 0.9 vs 0.5)")
+
+
+@pytest.mark.claim("002/myresnet9/cyclic-best")
+def test_myresnet9_cyclic_lr_beats_step_and_constant(claim):
+    """Sec. 1.9: CyclicLR 0.04-0.01 gives 0.899, ahead of 0.04-then-0.01 ("Linear") 0.882 and constant 0.01 0.8749."""
+    runs = r9_runs(claim, "cyclic", "step", "momentum-0.9")
+    claim.check_ordered(["cyclic", "step", "momentum-0.9"], {k: final(rs) for k, rs in runs.items()},
+                        metric="final test accuracy")
+
+
+@pytest.mark.claim("002/myresnet9/cyclic-oscillates")
+def test_myresnet9_cyclic_lr_curve_oscillates(claim):
+    """Sec. 1.9: "画图发现cyclicLR的accuracy和loss曲线也呈现周期性波动,准确率的波动幅度较大" (with CyclicLR the
+    accuracy curve fluctuates periodically with a large amplitude), read against the step schedule's curve."""
+    runs = r9_runs(claim, "cyclic", "step")
+    claim.check_paired_better("step", steadiness(runs["step"]), "cyclic", steadiness(runs["cyclic"]),
+                              metric="minus mean |change| of test accuracy per epoch (higher = steadier)")
+
+
+@pytest.mark.claim("002/myresnet9/step-jump-at-20")
+def test_myresnet9_step_schedule_jumps_at_epoch_20(claim):
+    """Sec. 1.9: with lr 0.04 for 20 epochs and 0.01 after, "在20epoch时候会有一个准确率陡增" (accuracy jumps at
+    epoch 20): the rise into the first lr-0.01 epoch is the largest rise after the first EARLY_EPOCHS epochs."""
+    runs = r9_runs(claim, "step")["step"]
+    milestone = dict(R9_CONFIGS["step"].schedule_args)["milestones"][0]
+    at_drop, elsewhere = [], []
+    for r in runs:
+        acc = r.curves["test_acc"]
+        rises = {e + 1: acc[e] - acc[e - 1] for e in range(EARLY_EPOCHS, len(acc))}  # epoch number -> rise into it
+        at_drop.append(rises[milestone + 1])
+        elsewhere.append(max(v for e, v in rises.items() if e != milestone + 1))
+    claim.check_paired_better("rise into epoch 21", at_drop, "largest other rise", elsewhere,
+                              metric=f"test-accuracy rise between consecutive epochs after epoch {EARLY_EPOCHS}")
+
+
+@pytest.mark.claim("002/myresnet9/kernel-3x3-beats-5x5")
+def test_myresnet9_3x3_stride_1_beats_5x5_stride_2(claim):
+    """Sec. 1.9: Network 5*5, stride=2, padding=2: 0.899; 3*3, stride=1, padding=1: 0.9076."""
+    pytest.fail("unreachable: the claim fixture skips under-specified entries")

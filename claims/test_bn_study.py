@@ -1,0 +1,339 @@
+"""The BatchNorm study of reports 000, 002 and 003 (VGG-A with and without BN, Sec. 2 of each),
+and the headline of the paper they follow (Santurkar et al., NeurIPS 2018).
+
+Every report trains VGG-A and VGG-A+BN once per learning rate of its own list and draws
+fill-between bands over those runs: the training loss ("loss landscape"), the change of the
+last Linear layer's gradient between steps ("gradient predictiveness") and an effective beta.
+One run per (model, lr, seed) carries every probe its claims need, so the run cache serves
+them all: report 000's lr-0.1 runs also carry the paper's line-search probe and back the
+accuracy claims and the paper-headline claims.
+
+Probes: harness/bn_probes.py (definitions); bands and the "narrower/smaller" statistic:
+harness/bands.py. Each band claim reads its statistic (band edge, warm-up) from reference/.
+"""
+import math
+
+import pytest
+
+from harness import bands
+from harness.spec import Spec
+
+NOBN, BN = "VGG-A", "VGG-A+BN"
+MODELS = {NOBN: "vgg_a", BN: "vgg_a_bn"}
+COURSE_PROBES = ("step_loss", "grad_change")
+
+# ---------------------------------------------------------------------------------------------
+# Recipes, one per report (what each says; assumptions are recorded in reference/)
+# ---------------------------------------------------------------------------------------------
+# 000 Sec. 2.2-2.3: SGD lr 0.1, batch 128, 20 epochs, cross-entropy; bands over lrs 0.15/0.1/0.075/0.05.
+# Plain SGD, starter-code normalization (0.5, 0.5), no augmentation: the paper's setup, which the report follows.
+R000 = Spec(model="vgg_a", epochs=20, batch_size=128, lr=0.1, optimizer="sgd", normalize="half",
+            probes=COURSE_PROBES)
+LRS_000 = (0.15, 0.1, 0.075, 0.05)
+# The paper's line search rides on 000's lr-0.1 runs (the paper's own recipe: plain SGD, batch 128, lr 0.1).
+PAPER_LR = 0.1
+LINE_SEARCH = {"every": 4, "eta_factors": [0.5, 1.0, 2.0, 3.0, 4.0]}
+
+# 002 Sec. 2: SGD, batch 64, 20 epochs for the accuracy table (lr unstated: assumed 0.01, momentum 0.9);
+# its bands over lrs [2e-3, 1e-3, 5e-4, 1e-4] follow the starter's landscape script (Adam), at batch 64.
+R002_ACC = Spec(model="vgg_a", epochs=20, batch_size=64, lr=0.01, optimizer="sgd",
+                optimizer_args={"momentum": 0.9}, normalize="half")
+R002 = Spec(model="vgg_a", epochs=20, batch_size=64, lr=1e-3, optimizer="adam", normalize="half",
+            probes=COURSE_PROBES)
+LRS_002 = (2e-3, 1e-3, 5e-4, 1e-4)
+
+# 003 Sec. 2: lrs 2e-3/1e-3/5e-4/1e-4, batch 128, 20 epochs ("nearly 8,000 steps"); Adam (starter script).
+R003 = Spec(model="vgg_a", epochs=20, batch_size=128, lr=1e-3, optimizer="adam", normalize="half",
+            probes=COURSE_PROBES)
+LRS_003 = (2e-3, 1e-3, 5e-4, 1e-4)
+
+
+def r000(model, lr):
+    spec = R000.replace(model=model, lr=lr)
+    if lr == PAPER_LR:
+        spec = spec.replace(probes=COURSE_PROBES + ("line_search",), probe_args={"line_search": LINE_SEARCH})
+    return spec
+
+
+STUDIES = {
+    "000": (r000, LRS_000),
+    "002": (lambda model, lr: R002.replace(model=model, lr=lr), LRS_002),
+    "003": (lambda model, lr: R003.replace(model=model, lr=lr), LRS_003),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared readings
+# ---------------------------------------------------------------------------------------------
+
+def _mean(values):
+    return sum(values) / len(values)
+
+
+def study_runs(claim, report):
+    """{model label: {lr: [run per seed]}}, every run from the store (trained once, shared)."""
+    make, lrs = STUDIES[report]
+    return {label: {lr: claim.runs(make(name, lr), label=f"{label} lr {lr:g}") for lr in lrs}
+            for label, name in MODELS.items()}
+
+
+def statistic(claim):
+    """The band statistic reference/ gives this claim: which band edge, how long a warm-up."""
+    stat = (claim.entry.recipe.get("assumed") or {}).get("statistic")
+    if not isinstance(stat, dict) or stat.get("edge") not in bands.EDGES or "warmup" not in stat:
+        raise ValueError(f"reference entry {claim.entry.id} needs recipe.assumed.statistic "
+                         f"{{edge: {'|'.join(bands.EDGES)}, warmup: <fraction>}}")
+    return stat["edge"], float(stat["warmup"])
+
+
+def course_series(run, quantity):
+    """(per-step values, step indices) of one run: the step loss or a grad_change field."""
+    probes = run.extra["probes"]
+    if quantity == "step_loss":
+        return probes["step_loss"], list(range(len(probes["step_loss"])))
+    return probes["grad_change"][quantity], probes["grad_change"]["step"]
+
+
+def add_band_figure(claim, title, ylabel, series, *, log=False, line=None):
+    """A fill-between figure whose data travel in the finding (drawn by reports/bn_figures.py)."""
+    spec = {"kind": "band", "title": title, "xlabel": "training step", "ylabel": ylabel, "log": log, "series": {}}
+    for label, b in series.items():
+        window = max(1, len(b) // 50)
+        lo, hi = bands.smooth(b.lo, window), bands.smooth(b.hi, window)
+        extra = [bands.smooth(b.edge(line), window)] if line else []
+        x, lo, hi, *rest = bands.downsample(b.steps, lo, hi, *extra)
+        spec["series"][label] = {"x": x, "lo": lo, "hi": hi, **({"line": rest[0]} if rest else {})}
+    spec["smoothing"] = "trailing moving average over 1/50 of the steps; band = min..max over runs"
+    claim.finding["figures"].append(spec)
+    claim.on_change(claim.finding)
+
+
+def check_bn_smaller(claim, per_seed_bands, what):
+    """BN's band (the edge reference/ names) is smaller than no-BN's: median per-step ratio < 1 - margin."""
+    edge, warmup = statistic(claim)
+    ratios = []
+    for seed, by_model in zip(claim.seeds(), per_seed_bands):
+        for label, b in by_model.items():
+            for run_label, why in b.excluded.items():
+                claim.note(f"seed {seed}, {label}: run {run_label} left out of the band: {why}")
+        comp = bands.compare(by_model[BN].edge(edge), by_model[NOBN].edge(edge), warmup)
+        claim.note(f"seed {seed}, {what} ({edge} of the band), after a {warmup:.0%} warm-up: "
+                   + comp.describe(BN, NOBN))
+        ratios.append(comp.ratio)
+    claim.check_ordered([NOBN, BN], {NOBN: [1.0] * len(ratios), BN: ratios},
+                        metric=f"{what}: {edge} of the band relative to VGG-A's (median over steps)")
+
+
+def course_band_claim(claim, report, quantity, what, ylabel, *, log=False):
+    runs = study_runs(claim, report)
+    per_seed = []
+    for i in range(len(claim.seeds())):
+        per_seed.append({label: bands.band(*_lr_series(per_lr, i, quantity)) for label, per_lr in runs.items()})
+    edge, _ = statistic(claim)
+    add_band_figure(claim, f"{what}: min..max over lrs {', '.join(f'{lr:g}' for lr in STUDIES[report][1])} "
+                           f"(seed {claim.seeds()[0]})", ylabel, per_seed[0], log=log,
+                    line=edge if edge != "width" else None)
+    check_bn_smaller(claim, per_seed, what)
+
+
+def _lr_series(per_lr, seed_index, quantity):
+    series, steps = {}, None
+    for lr, rs in per_lr.items():
+        values, steps = course_series(rs[seed_index], quantity)
+        series[f"lr {lr:g}"] = values
+    return series, steps
+
+
+def seconds_per_step(run):
+    """(training, probing) seconds per step of a run with the step_loss probe; evaluation excluded."""
+    c, steps = run.curves, len(run.extra["probes"]["step_loss"])
+    probing = sum(c["probe_time"])
+    return (sum(c["epoch_time"]) - sum(c["eval_time"]) - probing) / steps, probing / steps
+
+
+# ---------------------------------------------------------------------------------------------
+# Report 000, Sec. 2: training curves, loss landscape, gradient predictiveness, beta smoothness
+# ---------------------------------------------------------------------------------------------
+
+def runs_000_at(claim, lr):
+    return {label: claim.runs(r000(name, lr), label=f"{label} lr {lr:g}") for label, name in MODELS.items()}
+
+
+@pytest.mark.claim("000/bn-vgg-higher-accuracy")
+def test_000_bn_reaches_higher_test_accuracy(claim):
+    """Sec. 2.2, Fig. 12: "the VGG-A model with Batch Normalization achieves better performance, in terms of
+    ... final accuracy" (SGD lr 0.1, batch 128, 20 epochs): final test accuracy, seed-paired."""
+    runs = runs_000_at(claim, 0.1)
+    claim.figure("curves", "Test accuracy per epoch, VGG-A with and without BN (SGD lr 0.1)", runs)
+    claim.check_paired_better(BN, [r.final_test_acc for r in runs[BN]], NOBN, [r.final_test_acc for r in runs[NOBN]],
+                              metric="final test accuracy")
+
+
+@pytest.mark.claim("000/bn-vgg-converges-faster")
+def test_000_bn_converges_faster(claim):
+    """Sec. 2.2, Fig. 12: BN "achieves better performance, in terms of convergence speed": the area under
+    the training-loss curve (mean epoch training loss) is smaller with BN."""
+    runs = runs_000_at(claim, 0.1)
+    claim.figure("curves", "Training loss per epoch, VGG-A with and without BN (SGD lr 0.1)", runs,
+                 metric="train_loss")
+    claim.check_ordered([NOBN, BN], {k: [_mean(r.curves["train_loss"]) for r in rs] for k, rs in runs.items()},
+                        metric="mean training loss over the epochs (larger = slower convergence)")
+
+
+@pytest.mark.claim("000/bn-loss-band-narrower")
+def test_000_loss_landscape_band_narrower_with_bn(claim):
+    """Sec. 2.3.1, Fig. 13: over lrs 0.15/0.1/0.075/0.05 "the loss landscape of the model with Batch
+    Normalization is smoother ... BN really helps to reduce the loss variance"."""
+    course_band_claim(claim, "000", "step_loss", "training loss", "training loss")
+
+
+@pytest.mark.claim("000/bn-grad-predictiveness-smaller")
+def test_000_gradient_change_smaller_with_bn(claim):
+    """Sec. 2.3.2, Fig. 14: "the model with Batch Normalization has a more stable gradient, and the gradient
+    change is smaller" (||g_t - g_(t-1)|| of the last Linear layer)."""
+    course_band_claim(claim, "000", "grad_diff", "last-layer gradient change", "||g_(t+1) - g_t||", log=True)
+
+
+@pytest.mark.claim("000/bn-beta-smaller")
+def test_000_beta_smoothness_smaller_with_bn(claim):
+    """Sec. 2.3.3, Fig. 15: beta_t = max ||grad f(w_(t+1)) - grad f(w_t)|| / (lr ||grad f(w_t)||) is smaller
+    ("more beta-smooth") with BN; the max is over the learning rates."""
+    course_band_claim(claim, "000", "beta_lr", "effective beta (lr form)", "||g_(t+1) - g_t|| / (lr ||g_t||)",
+                      log=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Report 002, Sec. 2: accuracy table, speed, and the three bands
+# ---------------------------------------------------------------------------------------------
+
+def runs_002_acc(claim):
+    return {label: claim.runs(R002_ACC.replace(model=name), label=label) for label, name in MODELS.items()}
+
+
+@pytest.mark.claim("002/bn-higher-accuracy")
+def test_002_bn_gives_higher_test_accuracy(claim):
+    """Sec. 2 table: VGG 0.764 vs VGG-BN 0.8251 test accuracy (SGD, 20 epochs, batch 64): BN is better."""
+    runs = runs_002_acc(claim)
+    claim.figure("curves", "Test accuracy per epoch, VGG-A with and without BN (report 002 recipe)", runs)
+    claim.check_paired_better(BN, [r.best_test_acc for r in runs[BN]], NOBN, [r.best_test_acc for r in runs[NOBN]],
+                              metric="best test accuracy")
+
+
+@pytest.mark.parametrize("model", ["vgg", "vgg_bn"])
+@pytest.mark.claim("002/test-acc/{model}")
+def test_002_test_accuracy_value(claim, model):
+    """Sec. 2 table: the test accuracy of each model (vgg 0.764, vgg_batchnorm 0.8251)."""
+    label = NOBN if model == "vgg" else BN
+    runs = claim.runs(R002_ACC.replace(model=MODELS[label]), label=label)
+    claim.figure("curves", f"Test accuracy per epoch ({label}, report 002 recipe)", {label: runs})
+    claim.check_within(f"{label} best test acc", _mean([r.best_test_acc for r in runs]), claim.reported)
+
+
+@pytest.mark.claim("002/bn-slower-per-epoch")
+def test_002_bn_is_slower_per_epoch(claim):
+    """Sec. 2 table: vgg 14.53 s/epoch, vgg_batchnorm 18.34 s/epoch: BN costs time per epoch
+    (compared as the ratio of training time per epoch on the same device)."""
+    runs = runs_002_acc(claim)
+    devices = {r.environment.get("device") for rs in runs.values() for r in rs}
+    if len(devices) > 1:
+        claim.note(f"runs come from different devices {sorted(map(str, devices))}: the ratio mixes hardware")
+
+    def train_time(r):
+        return _mean([e - v - p for e, v, p in zip(r.curves["epoch_time"], r.curves["eval_time"],
+                                                   r.curves["probe_time"])])
+    base = _mean([train_time(r) for r in runs[NOBN]])
+    claim.check_ordered([BN, NOBN], {BN: [train_time(r) / base for r in runs[BN]], NOBN: [1.0]},
+                        metric="training time per epoch relative to VGG-A's")
+
+
+@pytest.mark.claim("002/bn-loss-band-narrower")
+def test_002_loss_landscape_band_narrower_with_bn(claim):
+    """Sec. 2.2: over lrs [2e-3, 1e-3, 5e-4, 1e-4] "VGG-A+BN converges faster and fluctuates less across
+    learning rates" (收敛速度更快,并且在不同的学习速率下波动较小)."""
+    course_band_claim(claim, "002", "step_loss", "training loss", "training loss")
+
+
+@pytest.mark.claim("002/bn-grad-predictiveness-smaller")
+def test_002_gradient_change_smaller_with_bn(claim):
+    """Sec. 2.3: with BN the gradient predictiveness (||grad_(k+1) - grad_k||_2) is "much more stable"."""
+    course_band_claim(claim, "002", "grad_diff", "last-layer gradient change", "||g_(t+1) - g_t||", log=True)
+
+
+@pytest.mark.claim("002/bn-beta-smaller")
+def test_002_beta_smaller_with_bn(claim):
+    """Sec. 2.4: "the smaller beta, the smoother"; with BN VGG-A's smoothness is much more stable."""
+    course_band_claim(claim, "002", "beta_lr", "effective beta (lr form)", "||g_(t+1) - g_t|| / (lr ||g_t||)",
+                      log=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Report 003, Sec. 2: the three bands and the Adam form of beta
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.claim("003/bn-loss-band-narrower")
+def test_003_loss_landscape_band_narrower_with_bn(claim):
+    """Sec. 2.1, Fig. 15: over lrs 2e-3/1e-3/5e-4/1e-4 "BatchNorm really helps to reduce the loss variance"."""
+    course_band_claim(claim, "003", "step_loss", "training loss", "training loss")
+
+
+@pytest.mark.claim("003/bn-grad-predictiveness-smaller")
+def test_003_gradient_change_smaller_with_bn(claim):
+    """Sec. 2.2, Fig. 16: VGG with BatchNorm has "lower L2 distance" of the last-layer gradient change."""
+    course_band_claim(claim, "003", "grad_diff", "last-layer gradient change", "||g_(t+1) - g_t||", log=True)
+
+
+@pytest.mark.claim("003/bn-beta-smaller")
+def test_003_beta_smaller_with_bn(claim):
+    """Sec. 2.3, Fig. 17: beta_t = max ||grad f(w_(t+1)) - grad f(w_t)|| / (lr ||grad f(w_t)||) is smaller with BN."""
+    course_band_claim(claim, "003", "beta_lr", "effective beta (lr form)", "||g_(t+1) - g_t|| / (lr ||g_t||)",
+                      log=True)
+
+
+@pytest.mark.claim("003/bn-beta-adam-smaller")
+def test_003_beta_adam_form_smaller_with_bn(claim):
+    """Sec. 2.3: "or just use beta_t = max ||grad f(w_(t+1)) - grad f(w_t)|| / ||w_(t+1) - w_t|| for Adam":
+    smaller with BN."""
+    course_band_claim(claim, "003", "beta_w", "effective beta (Adam form)", "||g_(t+1) - g_t|| / ||w_(t+1) - w_t||",
+                      log=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The paper's headline (cited by 003 and 000): smoother landscape with BN, paper definitions, lr 0.1
+# ---------------------------------------------------------------------------------------------
+PAPER_QUANTITIES = {
+    # quantity -> (line-search field, axis label); the band edge compared (range or max over eta) is in reference/
+    "loss-range": ("loss", "L(w - eta g) over eta"),
+    "grad-predictiveness": ("grad_diff", "||grad L(w - eta g) - g|| over eta"),
+    "beta": ("beta", "||grad L(w - eta g) - g|| / ||eta g|| over eta"),
+}
+
+
+def paper_band(run, field):
+    """Per probed step: min..max over eta of a line-search field, as a Band (diverged tail dropped)."""
+    ls = run.extra["probes"]["line_search"]
+    rows = ls[field]
+    n = next((i for i, r in enumerate(rows) if not all(math.isfinite(v) for v in r)), len(rows))
+    lo, hi = bands.ranges(rows[:n]) if n else ([], [])
+    excluded = {} if n == len(rows) else {"steps": f"non-finite line search from probed step {ls['step'][n]}"}
+    return bands.Band(lo=lo, hi=hi, steps=ls["step"][:n], included=[f"eta {f:g} x lr" for f in ls["eta_factors"]],
+                      excluded=excluded)
+
+
+@pytest.mark.parametrize("quantity", PAPER_QUANTITIES)
+@pytest.mark.claim("003/bn-paper-{quantity}")
+def test_paper_bn_makes_the_landscape_smoother(claim, quantity):
+    """Santurkar et al. 2018, cited in 003 Sec. 2 (and 000 Sec. 2.1): "BN reparametrizes the underlying
+    optimization problem to make its landscape significantly more smooth", measured with the paper's own
+    line search along the gradient (VGG, plain SGD, batch 128, lr 0.1; eta in [0.5, 4] x lr)."""
+    field, ylabel = PAPER_QUANTITIES[quantity]
+    runs = runs_000_at(claim, PAPER_LR)
+    per_seed = [{label: paper_band(rs[i], field) for label, rs in runs.items()} for i in range(len(claim.seeds()))]
+    edge, _ = statistic(claim)
+    add_band_figure(claim, f"{ylabel} (paper definition, lr 0.1, seed {claim.seeds()[0]})", ylabel, per_seed[0],
+                    log=quantity != "loss-range", line=edge if edge != "width" else None)
+    for label, rs in runs.items():
+        step_time, probe_time = seconds_per_step(rs[0])
+        every = rs[0].extra["probes"]["line_search"]["every"]
+        claim.note(f"{label}: probes cost {1000 * probe_time:.1f} ms per step against {1000 * step_time:.1f} ms of "
+                   f"training per step (line search every {every} steps, course probes every step)")
+    check_bn_smaller(claim, per_seed, ylabel)

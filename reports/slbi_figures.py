@@ -1,0 +1,100 @@
+"""SLBI figures: accuracy vs pruning ratio, and conv-layer kernel norms (SLBI vs SGD), as SVG.
+
+Both read the probe results stored with each run (`extra.probes` of result.json):
+`prune_curve` for the pruning curves, `conv_weights` for the kernel norms.
+A figure spec is what `Claim.figure` records: kind, title, metric (here the
+layer set, e.g. "conv3"), series {label: [run keys]}, and optionally
+`reported` {ratio: accuracy} to overlay the report's own curve.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def load_probe(runs_dir: Path, key: str, probe: str) -> Any:
+    try:
+        return json.loads((runs_dir / key / "result.json").read_text())["extra"]["probes"][probe]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def pruning_figure(spec: dict[str, Any], runs_dir: Path, out: Path) -> Path | None:
+    """Test accuracy vs pruning ratio of one layer set: one line per run, coloured per series label."""
+    layer_set = spec.get("metric", "conv3")
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    drawn = 0
+    for i, (label, keys) in enumerate(spec["series"].items()):
+        for j, key in enumerate(keys):
+            curve = load_probe(runs_dir, key, "prune_curve")
+            if not curve or layer_set not in curve.get("accuracy", {}):
+                continue
+            ax.plot(curve["ratios"], [100 * a for a in curve["accuracy"][layer_set]], color=colors[i % len(colors)],
+                    marker="o", markersize=3, linewidth=1.4, alpha=0.85,
+                    label=f"{label} ({curve['method']})" if j == 0 else None)
+            drawn += 1
+    if not drawn:
+        plt.close(fig)
+        return None
+    reported = {float(k): v for k, v in (spec.get("reported") or {}).items() if _is_number(k) and _is_number(v)}
+    if reported:
+        ratios = sorted(reported)
+        ax.plot(ratios, [100 * reported[r] for r in ratios], color="black", linestyle="--",
+                marker="s", markersize=3, linewidth=1.2, label="reported")
+    ax.set_xlabel(f"share of {layer_set} pruned (%)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="svg")
+    plt.close(fig)
+    return out
+
+
+def kernel_figure(spec: dict[str, Any], runs_dir: Path, out: Path) -> Path | None:
+    """One heatmap per series (its first run): L2 norm of every 5x5 kernel of the conv layer,
+    input channels down, output filters across, one shared colour scale (dark = near zero)."""
+    panels = []
+    for label, keys in spec["series"].items():
+        summary = next((s for s in (load_probe(runs_dir, k, "conv_weights") for k in keys) if s), None)
+        if summary and summary.get("kernel_norms"):
+            panels.append((label, summary))
+    if not panels:
+        return None
+    vmax = max(max(max(row) for row in s["kernel_norms"]) for _, s in panels) or 1.0
+    fig, axes = plt.subplots(len(panels), 1, figsize=(6.4, 1.8 * len(panels) + 0.5), squeeze=False, sharex=True,
+                             constrained_layout=True)
+    for ax, (label, s) in zip(axes[:, 0], panels):
+        norms = list(zip(*s["kernel_norms"]))  # (in channels) x (out filters)
+        image = ax.imshow(norms, aspect="auto", cmap="gray", vmin=0.0, vmax=vmax, interpolation="nearest")
+        ax.set_title(f"{label}: {100 * s['near_zero_share']:.0f}% of weights |w| < {s['threshold']}"
+                     + (f", {100 * s['support_share']:.0f}% of filters in Gamma's support"
+                        if "support_share" in s else ""), fontsize=8)
+        ax.set_ylabel("in ch.", fontsize=7)
+        ax.tick_params(labelsize=6)
+    axes[-1, 0].set_xlabel(f"output filter of {panels[0][1]['layer']}", fontsize=7)
+    fig.colorbar(image, ax=axes[:, 0].tolist(), fraction=0.03, pad=0.01, label="kernel L2 norm").ax.tick_params(
+        labelsize=6)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="svg")
+    plt.close(fig)
+    return out
+
+
+FIGURES = {"pruning": pruning_figure, "conv-kernels": kernel_figure}
