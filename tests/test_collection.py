@@ -6,7 +6,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-
 from harness.env import assign_worker_gpu
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +25,7 @@ claims:
 """
 
 TEST = '''
+import pytest
 from harness.models import count_parameters, create_model
 
 @pytest.mark.claim("999/size")
