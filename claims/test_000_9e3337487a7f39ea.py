@@ -1,4 +1,5 @@
 """Report 000: ResNet-18 searches on CIFAR-10 (Sec. 1.2) and the model table (Table 5)."""
+from statistics import fmean
 import pytest
 
 from harness.models import count_parameters, create_model
@@ -60,9 +61,6 @@ def test_table5_parameter_count(claim, variant):
 # Shared readings of the curves
 # ---------------------------------------------------------------------------------------------
 
-def _mean(values):
-    return sum(values) / len(values)
-
 
 def train_test_gap(run, test="best"):
     """Final (running) train accuracy minus test accuracy: the table columns' gap ("best") or the curves' end ("final")."""
@@ -91,7 +89,7 @@ COLUMNS = {"train-acc": lambda r: r.final_train_acc, "best-test-acc": lambda r: 
 def _check_cell(claim, label, runs, column):
     claim.figure("curves", f"{'Train' if column == 'train-acc' else 'Test'} accuracy per epoch ({label})",
                  {label: runs}, metric="train_acc" if column == "train-acc" else "test_acc")
-    claim.check_within(f"{label} {column.replace('-', ' ')}", _mean([COLUMNS[column](r) for r in runs]),
+    claim.check_within(f"{label} {column.replace('-', ' ')}", fmean([COLUMNS[column](r) for r in runs]),
                        claim.reported)
 
 
@@ -146,8 +144,8 @@ def test_larger_weight_decay_training_is_not_stable(claim):
     claim.figure("curves", "Test accuracy per epoch, wd 0.01 / 0.001 / 0.0005", runs)
     _note_divergence(claim, runs)
     drops = {k: [mean_test_acc_drop(r) for r in rs] for k, rs in runs.items()}
-    claim.note("mean test-accuracy drop per epoch: " + ", ".join(f"wd {k}: {_mean(v):.4f}" for k, v in drops.items()))
-    steadier_large = min(("0.01", "0.001"), key=lambda k: _mean(drops[k]))
+    claim.note("mean test-accuracy drop per epoch: " + ", ".join(f"wd {k}: {fmean(v):.4f}" for k, v in drops.items()))
+    steadier_large = min(("0.01", "0.001"), key=lambda k: fmean(drops[k]))
     claim.check_ordered([steadier_large, "0.0005"], drops, metric="mean test-accuracy drop per epoch")
 
 
@@ -197,7 +195,7 @@ def test_gelu_and_relu_differ_insignificantly(claim):
     claim.figure("curves", "Test accuracy per epoch, GELU and ReLU", runs)
     diffs = [g.best_test_acc - r.best_test_acc for g, r in zip(runs["gelu"], runs["relu"])]
     claim.note("GELU - ReLU best test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
-    claim.check_within("GELU - ReLU best test acc (paired mean)", _mean(diffs), 0.0)
+    claim.check_within("GELU - ReLU best test acc (paired mean)", fmean(diffs), 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,8 +230,8 @@ def test_adagrad_is_best_followed_by_sgd(claim):
     """Sec. 1.2.5: Adagrad achieves the best test accuracy, followed by SGD (ahead of Adadelta, Adam, Adamax)."""
     runs = all_optimizer_runs(claim)
     acc = {k: [r.best_test_acc for r in rs] for k, rs in runs.items()}
-    third = max((k for k in acc if k not in ("adagrad", "sgd")), key=lambda k: _mean(acc[k]))
-    claim.note("best test accuracy, mean over seeds: " + ", ".join(f"{k}: {_mean(v):.4f}" for k, v in acc.items()))
+    third = max((k for k in acc if k not in ("adagrad", "sgd")), key=lambda k: fmean(acc[k]))
+    claim.note("best test accuracy, mean over seeds: " + ", ".join(f"{k}: {fmean(v):.4f}" for k, v in acc.items()))
     claim.check_ordered(["adagrad", "sgd", third], acc, metric="best test accuracy")
 
 
@@ -242,8 +240,8 @@ def test_adam_performs_the_worst(claim):
     """Sec. 1.2.5: the Adam optimizer performs the worst of the five."""
     runs = all_optimizer_runs(claim)
     acc = {k: [r.best_test_acc for r in rs] for k, rs in runs.items()}
-    next_worst = min((k for k in acc if k != "adam"), key=lambda k: _mean(acc[k]))
-    claim.note("best test accuracy, mean over seeds: " + ", ".join(f"{k}: {_mean(v):.4f}" for k, v in acc.items()))
+    next_worst = min((k for k in acc if k != "adam"), key=lambda k: fmean(acc[k]))
+    claim.note("best test accuracy, mean over seeds: " + ", ".join(f"{k}: {fmean(v):.4f}" for k, v in acc.items()))
     claim.check_ordered([next_worst, "adam"], acc, metric="best test accuracy")
 
 
@@ -279,7 +277,7 @@ def test_table5_test_accuracy(claim, variant):
     """Table 5: test accuracy (%) after 200 epochs (best over the epochs) matches the cell."""
     runs = final_runs(claim, variant)
     claim.figure("curves", f"Test accuracy per epoch ({variant})", {variant: runs})
-    claim.check_within(f"{variant} test acc (%)", 100 * _mean([r.best_test_acc for r in runs]), claim.reported)
+    claim.check_within(f"{variant} test acc (%)", 100 * fmean([r.best_test_acc for r in runs]), claim.reported)
 
 
 def mean_epoch_time(run):
@@ -292,7 +290,7 @@ def mean_epoch_time(run):
 def test_table5_average_epoch_time(claim, variant):
     """Table 5: average epoch time (s) on the report's V100 (qualitative: hardware-specific)."""
     runs = final_runs(claim, variant)
-    claim.check_within(f"{variant} mean epoch time (s)", _mean([mean_epoch_time(r) for r in runs]), claim.reported)
+    claim.check_within(f"{variant} mean epoch time (s)", fmean([mean_epoch_time(r) for r in runs]), claim.reported)
 
 
 @pytest.mark.claim("000/table5-epoch-time-order")
@@ -347,5 +345,5 @@ def test_doubled_filters_overfit_obviously(claim):
     runs = final_runs(claim, "resnet18_filtermul")
     claim.figure("curves", "Train accuracy per epoch, ResNet-18 with doubled filters", {"filtermul": runs},
                  metric="train_acc")
-    claim.check_at_least("final train acc - final test acc", _mean([train_test_gap(r, "final") for r in runs]),
+    claim.check_at_least("final train acc - final test acc", fmean([train_test_gap(r, "final") for r in runs]),
                          claim.reported)

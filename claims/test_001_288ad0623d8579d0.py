@@ -14,6 +14,7 @@ Readings shared by the claims:
 - fast tier: modified_resnet has no width option, so the fast proxy divides every stage's channels by
   FAST_WIDTH_DIVISOR here (`table1_runs`); subset, epochs and seeds come from reference/.
 """
+from statistics import fmean
 import math
 import statistics
 
@@ -96,9 +97,6 @@ def plateau_steadiness(runs):
     return out
 
 
-def _mean(values):
-    return statistics.fmean(values)
-
 
 # -- Table 1: one claim per accuracy cell ------------------------------------------------------
 
@@ -108,7 +106,7 @@ def test_table1_accuracy_per_model(claim, model):
     """Table 1: the highest test accuracy (%) of each model after 70 epochs matches the Acc cell."""
     runs = table1_runs(claim, model)
     claim.figure("curves", f"Test accuracy per epoch ({model})", {model: runs})
-    claim.check_within(f"{model} best test acc (%)", 100 * _mean(best(runs)), claim.reported)
+    claim.check_within(f"{model} best test acc (%)", 100 * fmean(best(runs)), claim.reported)
 
 
 @pytest.mark.claim("001/headline-91.47")
@@ -118,7 +116,7 @@ def test_model5_reaches_91_47_percent(claim):
     runs = table1_runs(claim, "model5")
     params = count_parameters(create_model("modified_resnet", **FOUR_LAYERS))
     claim.note(f"model 5 as built: {params:,} trainable parameters")
-    claim.check_at_least("model5 best test acc", _mean(best(runs)), claim.reported)
+    claim.check_at_least("model5 best test acc", fmean(best(runs)), claim.reported)
 
 
 @pytest.mark.claim("001/all-models-above-80")
@@ -126,7 +124,7 @@ def test_every_model_reaches_80_percent(claim):
     """Results: "all of our models reached the testing accuracy over 80%, with 7 of the models reaching the
     highest testing accuracy over 90%"."""
     runs = runs_of(claim, TABLE1, "Test accuracy per epoch, all Table 1 models")
-    means = {m: _mean(best(rs)) for m, rs in runs.items()}
+    means = {m: fmean(best(rs)) for m, rs in runs.items()}
     claim.note("best test accuracy per model: " + ", ".join(f"{m}: {v:.4f}" for m, v in means.items())
                + f"; {sum(v > 0.90 for v in means.values())} of 9 above 90% (reported: 7)")
     lowest = min(means, key=means.get)
@@ -207,7 +205,7 @@ def test_a_fifth_residual_layer_does_not_raise_accuracy(claim):
     runs = runs_of(claim, ("model5", "model1"), "Test accuracy per epoch, model 5 (4 layers) vs model 1 (5 layers)")
     diffs = [a - b for a, b in zip(best(runs["model5"]), best(runs["model1"]))]
     claim.note("model 5 - model 1 best test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
-    claim.check_at_least("model5 - model1 best test acc (paired mean)", _mean(diffs), 0.0)
+    claim.check_at_least("model5 - model1 best test acc (paired mean)", fmean(diffs), 0.0)
 
 
 @pytest.mark.claim("001/three-blocks-no-gain")
@@ -217,7 +215,7 @@ def test_three_blocks_per_layer_do_not_raise_accuracy(claim):
     runs = runs_of(claim, ("model5", "model8"), "Test accuracy per epoch, model 5 (2 blocks) vs model 8 (3 blocks)")
     diffs = [a - b for a, b in zip(best(runs["model5"]), best(runs["model8"]))]
     claim.note("model 5 - model 8 best test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
-    claim.check_at_least("model5 - model8 best test acc (paired mean)", _mean(diffs), 0.0)
+    claim.check_at_least("model5 - model8 best test acc (paired mean)", fmean(diffs), 0.0)
 
 
 @pytest.mark.parametrize("model", ("model1", "model8"))
@@ -239,7 +237,7 @@ def test_batch_128_models_reach_80_percent_around_epoch_10(claim):
     first = {}
     for m, rs in runs.items():
         epochs = [next((i + 1 for i, a in enumerate(r.curves["test_acc"]) if a >= 0.80), math.inf) for r in rs]
-        first[m] = _mean(epochs)
+        first[m] = fmean(epochs)
     claim.note("first epoch at >= 80% test accuracy (mean over seeds): "
                + ", ".join(f"{m}: {e:.1f}" for m, e in first.items()))
     farthest = max(first, key=lambda m: abs(first[m] - claim.reported))

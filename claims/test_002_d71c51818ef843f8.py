@@ -15,8 +15,8 @@ Readings shared by the claims:
   full runs do.
 
 """
+from statistics import fmean
 import math
-import statistics
 
 import pytest
 
@@ -94,13 +94,10 @@ def final(runs):
     return [r.final_test_acc for r in runs]
 
 
-def _mean(values):
-    return statistics.fmean(values)
-
 
 def steadiness(runs):
     """Minus the mean |change| of test accuracy between consecutive epochs (higher = steadier)."""
-    return [-_mean([abs(b - a) for a, b in zip(r.curves["test_acc"], r.curves["test_acc"][1:])]) for r in runs]
+    return [-fmean([abs(b - a) for a, b in zip(r.curves["test_acc"], r.curves["test_acc"][1:])]) for r in runs]
 
 
 # -- MyNet tables: one claim per distinct cell ---------------------------------------------------
@@ -111,7 +108,7 @@ def test_mynet_table_cell(claim, cell):
     """Secs. 1.2-1.8: the test accuracy after 50 epochs of each MyNet configuration matches its cell."""
     config = MYNET_CELLS[cell]
     runs = mynet_runs(claim, config)
-    claim.check_within(f"MyNet {config} test acc", _mean(final(runs[config])), claim.reported)
+    claim.check_within(f"MyNet {config} test acc", fmean(final(runs[config])), claim.reported)
 
 
 # -- MyNet studies ----------------------------------------------------------------------------------
@@ -133,7 +130,7 @@ def test_mynet_batchnorm_costs_time(claim):
     devices = {str(r.environment.get("device", "")) for rs in runs.values() for r in rs}
     if not all(d.startswith("cuda") for d in devices):
         claim.skip(f"per-epoch times only compare on a dedicated GPU; these runs ran on {sorted(devices)}")
-    train_time = {k: [_mean([t - e for t, e in zip(r.curves["epoch_time"], r.curves["eval_time"])]) for r in rs]
+    train_time = {k: [fmean([t - e for t, e in zip(r.curves["epoch_time"], r.curves["eval_time"])]) for r in rs]
                   for k, rs in runs.items()}
     claim.check_paired_better("bn-no-dropout", train_time["bn-no-dropout"], "no-bn", train_time["no-bn"],
                               metric="mean training seconds per epoch (evaluation excluded)")
@@ -207,7 +204,7 @@ def test_mynet_wider_hidden_layer_does_not_help(claim):
     runs = mynet_runs(claim, "baseline", "hidden-300")
     diffs = [a - b for a, b in zip(final(runs["baseline"]), final(runs["hidden-300"]))]
     claim.note("hidden 100 - hidden 300 final test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
-    claim.check_at_least("hidden 100 - hidden 300 test acc (paired mean)", _mean(diffs), 0.0)
+    claim.check_at_least("hidden 100 - hidden 300 test acc (paired mean)", fmean(diffs), 0.0)
 
 
 # -- MyResNet9 tables and studies ------------------------------------------------------------------
@@ -217,7 +214,7 @@ def test_mynet_wider_hidden_layer_does_not_help(claim):
 def test_myresnet9_table_cell(claim, config):
     """Sec. 1.9: the test accuracy after 50 epochs of each MyResNet9 configuration matches its cell."""
     runs = r9_runs(claim, config)
-    claim.check_within(f"MyResNet9 {config} test acc", _mean(final(runs[config])), claim.reported)
+    claim.check_within(f"MyResNet9 {config} test acc", fmean(final(runs[config])), claim.reported)
 
 
 @pytest.mark.claim("002/myresnet9/augmentation-helps")

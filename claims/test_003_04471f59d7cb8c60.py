@@ -4,6 +4,7 @@ studies of activation, loss and optimizer (Sec. 1.2) and the WRN-28-10 + Cutout 
 Elsewhere: the parameter counts of Tables 1-2 (claims/test_model_sizes.py), the BatchNorm study
 (claims/test_bn_study.py) and DessiLBI (claims/test_slbi.py).
 """
+from statistics import fmean
 import pytest
 
 from harness.sizes import model_size
@@ -55,9 +56,6 @@ def arch_runs(claim, label):
     return claim.runs(arch_spec(label), label=label)
 
 
-def _mean(values):
-    return sum(values) / len(values)
-
 
 def best_acc(runs):
     return [r.best_test_acc for r in runs]
@@ -65,7 +63,7 @@ def best_acc(runs):
 
 def error_pct(runs):
     """Top-1 test error (%) at the best epoch ("the optimal test accuracy of each network"), mean over seeds."""
-    return 100 * (1 - _mean(best_acc(runs)))
+    return 100 * (1 - fmean(best_acc(runs)))
 
 
 @pytest.mark.parametrize("model", TABLE1)
@@ -182,7 +180,7 @@ def test_resnext50_32x4d_error_is_083_below_resnet50(claim):
     """Sec. 1.1.4: ResNeXt-50 32x4d has a test error of 4.54%, 0.83% lower than the ResNet-50 baseline's 5.37%."""
     runs = {label: arch_runs(claim, label) for label in ("resnet50", "resnext50_32x4d")}
     gaps = [100 * (x.best_test_acc - r.best_test_acc) for r, x in zip(runs["resnet50"], runs["resnext50_32x4d"])]
-    claim.check_within("ResNet-50 error - ResNeXt-50 32x4d error (points)", _mean(gaps), claim.reported)
+    claim.check_within("ResNet-50 error - ResNeXt-50 32x4d error (points)", fmean(gaps), claim.reported)
 
 
 @pytest.mark.claim("003/resnext-beats-resnet-same-complexity")
@@ -194,7 +192,7 @@ def test_resnext50_beats_resnet50_at_the_same_complexity(claim):
 
 def mean_train_acc(runs):
     """Mean over epochs of the running train accuracy: lower training error "to the same period" all along."""
-    return [_mean(r.curves["train_acc"]) for r in runs]
+    return [fmean(r.curves["train_acc"]) for r in runs]
 
 
 @pytest.mark.claim("003/resnext50-32x4d-lower-train-error")
@@ -229,7 +227,7 @@ def test_best_model_wrn28_10_with_cutout_reaches_9665(claim):
     """Abstract and Sec. 1.4: WRN-28-10 with Cutout reaches 96.65% test accuracy in 200 epochs."""
     runs = arch_runs(claim, BEST)
     claim.figure("curves", "Test accuracy per epoch, WRN-28-10 + Cutout", {BEST: runs})
-    claim.check_within("WRN-28-10 + Cutout test accuracy (%)", 100 * _mean(best_acc(runs)), claim.reported)
+    claim.check_within("WRN-28-10 + Cutout test accuracy (%)", 100 * fmean(best_acc(runs)), claim.reported)
 
 
 @pytest.mark.claim("003/best-model-ranks-first")
@@ -297,33 +295,33 @@ def optimizer_runs(claim):
 
 
 def _summary(claim, values, what):
-    claim.note(f"{what}, mean over seeds: " + ", ".join(f"{k}: {_mean(v):.4f}" for k, v in values.items()))
+    claim.note(f"{what}, mean over seeds: " + ", ".join(f"{k}: {fmean(v):.4f}" for k, v in values.items()))
 
 
 def check_worst(claim, worst, values, metric):
     """`worst` is strictly below every other label by the tier's margin (checked against the next worst)."""
     _summary(claim, values, metric)
-    next_worst = min((k for k in values if k != worst), key=lambda k: _mean(values[k]))
+    next_worst = min((k for k in values if k != worst), key=lambda k: fmean(values[k]))
     claim.check_ordered([next_worst, worst], values, metric=metric)
 
 
 def check_similar(claim, values, metric):
     """Seed means of every label within the tier's abs band of each other (max - min against 0)."""
     _summary(claim, values, metric)
-    means = [_mean(v) for v in values.values()]
+    means = [fmean(v) for v in values.values()]
     claim.check_within(f"max - min of {metric} over {', '.join(values)}", max(means) - min(means), 0.0)
 
 
 def train_loss_area(run):
     """Mean over epochs of the epoch's mean training loss: lower means faster convergence."""
-    return _mean(run.curves["train_loss"])
+    return fmean(run.curves["train_loss"])
 
 
 def curve_drops(run):
     """Volatility of the test curve: mean fall of test accuracy between consecutive epochs (rises count 0)."""
     acc = run.curves["test_acc"]
     drops = [max(0.0, a - b) for a, b in zip(acc, acc[1:])]
-    return _mean(drops) if drops else 0.0
+    return fmean(drops) if drops else 0.0
 
 
 @pytest.mark.claim("003/activations-sigmoid-worst")
@@ -349,7 +347,7 @@ def test_leaky_relu_converges_fastest(claim):
     runs = activation_runs(claim, RELU_FAMILY)
     area = {k: [train_loss_area(r) for r in rs] for k, rs in runs.items()}
     _summary(claim, area, "mean training loss over epochs")
-    runner_up = min((k for k in area if k != "leaky_relu"), key=lambda k: _mean(area[k]))
+    runner_up = min((k for k in area if k != "leaky_relu"), key=lambda k: fmean(area[k]))
     claim.check_ordered([runner_up, "leaky_relu"], area, metric="mean training loss over epochs (lower = faster)")
 
 
@@ -360,7 +358,7 @@ def test_elu_converges_slowest(claim):
     runs = activation_runs(claim, RELU_FAMILY)
     area = {k: [train_loss_area(r) for r in rs] for k, rs in runs.items()}
     _summary(claim, area, "mean training loss over epochs")
-    runner_up = max((k for k in area if k != "elu"), key=lambda k: _mean(area[k]))
+    runner_up = max((k for k in area if k != "elu"), key=lambda k: fmean(area[k]))
     claim.check_ordered(["elu", runner_up], area, metric="mean training loss over epochs (higher = slower)")
 
 
@@ -371,7 +369,7 @@ def test_gelu_test_accuracy_is_the_most_stable(claim):
     runs = activation_runs(claim, RELU_FAMILY)
     drops = {k: [curve_drops(r) for r in rs] for k, rs in runs.items()}
     _summary(claim, drops, "mean test-accuracy drop per epoch")
-    runner_up = min((k for k in drops if k != "gelu"), key=lambda k: _mean(drops[k]))
+    runner_up = min((k for k in drops if k != "gelu"), key=lambda k: fmean(drops[k]))
     claim.check_ordered([runner_up, "gelu"], drops, metric="mean test-accuracy drop per epoch (lower = steadier)")
 
 

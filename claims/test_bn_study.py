@@ -11,6 +11,7 @@ accuracy claims and the paper-headline claims.
 Probes: harness/bn_probes.py (definitions); bands and the "narrower/smaller" statistic:
 harness/bands.py. Each band claim reads its statistic (band edge, warm-up) from reference/.
 """
+from statistics import fmean
 import math
 
 import pytest
@@ -65,9 +66,6 @@ STUDIES = {
 # ---------------------------------------------------------------------------------------------
 # Shared readings
 # ---------------------------------------------------------------------------------------------
-
-def _mean(values):
-    return sum(values) / len(values)
 
 
 def study_runs(claim, report):
@@ -176,7 +174,7 @@ def test_000_bn_converges_faster(claim):
     runs = runs_000_at(claim, 0.1)
     claim.figure("curves", "Training loss per epoch, VGG-A with and without BN (SGD lr 0.1)", runs,
                  metric="train_loss")
-    claim.check_ordered([NOBN, BN], {k: [_mean(r.curves["train_loss"]) for r in rs] for k, rs in runs.items()},
+    claim.check_ordered([NOBN, BN], {k: [fmean(r.curves["train_loss"]) for r in rs] for k, rs in runs.items()},
                         metric="mean training loss over the epochs (larger = slower convergence)")
 
 
@@ -226,7 +224,7 @@ def test_002_test_accuracy_value(claim, model):
     label = NOBN if model == "vgg" else BN
     runs = claim.runs(R002_ACC.replace(model=MODELS[label]), label=label)
     claim.figure("curves", f"Test accuracy per epoch ({label}, report 002 recipe)", {label: runs})
-    claim.check_within(f"{label} best test acc", _mean([r.best_test_acc for r in runs]), claim.reported)
+    claim.check_within(f"{label} best test acc", fmean([r.best_test_acc for r in runs]), claim.reported)
 
 
 @pytest.mark.claim("002/bn-slower-per-epoch")
@@ -239,9 +237,9 @@ def test_002_bn_is_slower_per_epoch(claim):
         claim.note(f"runs come from different devices {sorted(map(str, devices))}: the ratio mixes hardware")
 
     def train_time(r):
-        return _mean([e - v - p for e, v, p in zip(r.curves["epoch_time"], r.curves["eval_time"],
+        return fmean([e - v - p for e, v, p in zip(r.curves["epoch_time"], r.curves["eval_time"],
                                                    r.curves["probe_time"])])
-    base = _mean([train_time(r) for r in runs[NOBN]])
+    base = fmean([train_time(r) for r in runs[NOBN]])
     claim.check_ordered([BN, NOBN], {BN: [train_time(r) / base for r in runs[BN]], NOBN: [1.0]},
                         metric="training time per epoch relative to VGG-A's")
 

@@ -8,7 +8,7 @@ share it; recipe assumptions are recorded per claim in reference/.
 """
 from __future__ import annotations
 
-import statistics
+from statistics import fmean
 
 import pytest
 
@@ -63,9 +63,6 @@ SLBI_ADAM_003 = RESNET_003.replace(optimizer="slbi_adam", optimizer_args={"kappa
 # ---------------------------------------------------------------------------------------------
 # Readings of the runs
 # ---------------------------------------------------------------------------------------------
-
-def _mean(values):
-    return statistics.fmean(values)
 
 
 def final_acc(runs):
@@ -149,7 +146,7 @@ def test_002_lenet_accuracy_per_optimizer(claim, optimizer):
     """Sec. 3.1 table: LeNet-MNIST test accuracy after 30 epochs, SGD 0.9824, DessiLBI 0.9706."""
     label = LENET_LABELS[optimizer]
     runs = lenet_002(claim)[label]
-    claim.check_within(f"{label} final test acc", _mean(final_acc(runs)), claim.reported)
+    claim.check_within(f"{label} final test acc", fmean(final_acc(runs)), claim.reported)
 
 
 PRUNE_ROWS_002 = {"conv3": "conv3", "conv3-fc1": "conv3-fc1"}
@@ -163,7 +160,7 @@ def test_002_pruning_table_row(claim, layers):
     pruning_figure(claim, f"Accuracy vs share of {layers} pruned: SLBI (order) vs SGD (magnitude)", runs,
                    layers, claim.reported)
     note_curves(claim, runs, layers)
-    measured = {r: _mean([prune_curve(run, layers)[r] for run in runs["SLBI"]]) for r in RATIOS}
+    measured = {r: fmean([prune_curve(run, layers)[r] for run in runs["SLBI"]]) for r in RATIOS}
     check_cells(claim, layers, measured, claim.reported)
 
 
@@ -220,7 +217,7 @@ def test_002_slbi_adam_beats_slbi_on_mnist(claim):
 def test_002_slbi_adam_accuracy_on_mnist(claim):
     """Sec. 3.2 (MNIST): SLBI+Adam reaches 0.9903 test accuracy on LeNet."""
     runs = adam_mnist_002(claim)["SLBI+Adam"]
-    claim.check_within("SLBI+Adam final test acc", _mean(final_acc(runs)), claim.reported)
+    claim.check_within("SLBI+Adam final test acc", fmean(final_acc(runs)), claim.reported)
 
 
 def adam_cifar_002(claim):
@@ -247,7 +244,7 @@ def test_002_cifar_vgg_bn_accuracy_per_optimizer(claim, optimizer):
     """Sec. 3.2 (CIFAR-10, VGG with BN): opt+adam 0.8345, opt 0.8185."""
     label = CIFAR_LABELS[optimizer]
     runs = adam_cifar_002(claim)[label]
-    claim.check_within(f"{label} final test acc", _mean(final_acc(runs)), claim.reported)
+    claim.check_within(f"{label} final test acc", fmean(final_acc(runs)), claim.reported)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,7 +262,7 @@ def test_003_pruning_table(claim):
     pruning_figure(claim, "Accuracy vs share of conv3 pruned: SLBI (order) vs SGD (magnitude)", runs, "conv3",
                    claim.reported)
     note_curves(claim, runs, "conv3")
-    measured = {r: _mean([prune_curve(run, "conv3")[r] for run in runs["SLBI"]]) for r in RATIOS}
+    measured = {r: fmean([prune_curve(run, "conv3")[r] for run in runs["SLBI"]]) for r in RATIOS}
     check_cells(claim, "conv3", measured, claim.reported)
 
 
@@ -276,7 +273,7 @@ def test_003_pruning_is_safe_until_60_percent(claim):
     runs = slbi_003(claim)
     pruning_figure(claim, "Accuracy vs share of conv3 pruned (SLBI, pruning by order)", runs, "conv3")
     note_curves(claim, runs, "conv3")
-    change = _mean([accuracy_change(r, "conv3", 60) for r in runs["SLBI"]])
+    change = fmean([accuracy_change(r, "conv3", 60) for r in runs["SLBI"]])
     claim.check_at_least("accuracy change, 60% of conv3 pruned", change, 0.0)
 
 
@@ -285,7 +282,7 @@ def test_003_pruning_40_percent_of_conv3_costs_under_half_a_point(claim):
     """Table 3 (the headline): pruning 40% of conv3 costs less than 0.5 points (98.65 -> 98.64%)."""
     runs = slbi_003(claim)
     note_curves(claim, runs, "conv3")
-    change = _mean([accuracy_change(r, "conv3", 40) for r in runs["SLBI"]])
+    change = fmean([accuracy_change(r, "conv3", 40) for r in runs["SLBI"]])
     claim.check_at_least("accuracy change, 40% of conv3 pruned", change, 0.0)
 
 
@@ -296,7 +293,7 @@ def test_003_slbi_and_sgd_reach_similar_accuracy(claim):
     claim.figure("curves", "LeNet on MNIST: test accuracy per epoch, SLBI and SGD", runs)
     diffs = [a.final_test_acc - b.final_test_acc for a, b in zip(runs["SLBI"], runs["SGD"])]
     claim.note("SLBI - SGD final test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
-    claim.check_within("SLBI - SGD final test acc (paired mean)", _mean(diffs), 0.0)
+    claim.check_within("SLBI - SGD final test acc (paired mean)", fmean(diffs), 0.0)
 
 
 @pytest.mark.claim("003/slbi/cifar-slbi-adam-vs-adam-similar")
@@ -308,4 +305,4 @@ def test_003_slbi_adam_and_adam_do_not_differ_on_cifar_resnet(claim):
     diffs = [a.best_test_acc - b.best_test_acc for a, b in zip(runs["SLBI+Adam"], runs["Adam"])]
     claim.note("SLBI+Adam uses the clean form (Adam's direction in place of momentum); "
                "SLBI+Adam - Adam best test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
-    claim.check_within("SLBI+Adam - Adam best test acc (paired mean)", _mean(diffs), 0.0)
+    claim.check_within("SLBI+Adam - Adam best test acc (paired mean)", fmean(diffs), 0.0)
