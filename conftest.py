@@ -45,6 +45,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--device", metavar="DEV", default=None,
                     help="auto (default), cpu, cuda or cuda:N (env REPRO_DEVICE); naming cpu lets full-tier "
                          "claims train on the CPU")
+    group.addoption("--compile", action="store_true", default=None,
+                    help="torch.compile each model before training (env REPRO_COMPILE=1; default off); the "
+                         "compile time is recorded with each run")
     group.addoption("--report-dir", metavar="DIR", default=None,
                     help=f"where findings.json and the HTML/PDF report go (env {REPORT_DIR_ENV}; default report)")
     group.addoption("--no-report", action="store_true", default=False,
@@ -151,6 +154,7 @@ def claim_context(pytestconfig: pytest.Config) -> ClaimContext:
         "data_root": pytestconfig.getoption("data_root"),
         "download": False if pytestconfig.getoption("no_download") else None,
         "checkpoint_every": int(_option(pytestconfig, "checkpoint_every", "REPRO_CHECKPOINT_EVERY", 1)),
+        "compile": pytestconfig.getoption("compile"),  # None: train() reads $REPRO_COMPILE
     }
     store = RunStore(pytestconfig.getoption("runs"), pytestconfig.getoption("run_mode"), train_kwargs=train_kwargs,
                      keep_checkpoints=pytestconfig.getoption("keep_checkpoints"))

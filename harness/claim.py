@@ -116,7 +116,7 @@ class Claim:
             "key": result.key, "label": label, "seed": spec.seed, "status": result.status,
             "diverged_at_step": result.diverged_at_step, "device": result.environment.get("device"),
             "wall_time": result.wall_time, "cpu_time": result.cpu_time, "created": result.created,
-            "torch": result.environment.get("torch"),
+            "torch": result.environment.get("torch"), "time_split": result.time_split(),
         })
         self._publish()
         return result

@@ -28,8 +28,10 @@ REQUIRED_FILES = {
     "mnist": [f"MNIST/raw/{n}" for n in
               ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")],
 }
-NUM_CLASSES = {"cifar10": 10, "mnist": 10, "synthetic": 10}
-CHANNELS = {"cifar10": 3, "mnist": 1, "synthetic": 3}
+NUM_CLASSES = {"cifar10": 10, "mnist": 10, "synthetic": 10, "synthetic_mnist": 10}
+CHANNELS = {"cifar10": 3, "mnist": 1, "synthetic": 3, "synthetic_mnist": 1}
+# File-free stand-ins with the real datasets' shapes: (channels, side).
+SYNTHETIC_SHAPES = {"synthetic": (3, 32), "synthetic_mnist": (1, 28)}
 
 # Per-channel statistics, by normalization name.
 NORMALIZATIONS = {
@@ -40,6 +42,7 @@ NORMALIZATIONS = {
     ("mnist", "dataset"): ((0.1307,), (0.3081,)),
     ("mnist", "half"): ((0.5,), (0.5,)),
     ("synthetic", "dataset"): ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25)),
+    ("synthetic_mnist", "dataset"): ((0.5,), (0.25,)),
 }
 
 
@@ -78,8 +81,8 @@ class Split:
 
 def load_arrays(name: str, root: str | os.PathLike | None = None, download: bool | None = None) -> dict[str, Split]:
     """Both official splits of `name` on the CPU, as uint8 NCHW tensors."""
-    if name == "synthetic":
-        return synthetic_arrays()
+    if name in SYNTHETIC_SHAPES:
+        return synthetic_arrays(*SYNTHETIC_SHAPES[name])
     if name not in REQUIRED_FILES:
         raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(NUM_CLASSES)}")
     return _load_arrays_cached(name, resolve_data_root(root), download_allowed(download))
@@ -110,18 +113,19 @@ def _load_arrays_cached(name: str, root: Path, download: bool) -> dict[str, Spli
     return splits
 
 
-@functools.lru_cache(maxsize=1)
-def synthetic_arrays(train: int = 5000, test: int = 1000, seed: int = 0) -> dict[str, Split]:
-    """CIFAR-shaped uint8 images whose class shifts the colour: learnable, needs no files.
+@functools.lru_cache(maxsize=2)
+def synthetic_arrays(channels: int = 3, side: int = 32, train: int = 5000, test: int = 1000,
+                     seed: int = 0) -> dict[str, Split]:
+    """uint8 images (CIFAR-shaped by default) whose class shifts the colour: learnable, needs no files.
 
     For the harness's own tests and for speed measurements away from the real data.
     """
     gen = torch.Generator().manual_seed(seed)
-    palette = torch.randint(40, 216, (10, 3, 1, 1), generator=gen)
+    palette = torch.randint(40, 216, (10, channels, 1, 1), generator=gen)
 
     def make(n: int) -> Split:
         labels = torch.arange(n) % 10
-        noise = torch.randint(-40, 41, (n, 3, 32, 32), generator=gen)
+        noise = torch.randint(-40, 41, (n, channels, side, side), generator=gen)
         return Split((palette[labels] + noise).clamp(0, 255).to(torch.uint8), labels)
 
     return {"train": make(train), "test": make(test)}

@@ -20,11 +20,21 @@ for _name, _cls in {
     OPTIMIZERS.add(_name, _cls)
 
 
+# torch optimizers with a fused implementation: one kernel for the whole update on CUDA.
+FUSED_CAPABLE = frozenset({"sgd", "adam", "adamw", "adagrad"})
+
+
 def build_optimizer(name: str, model: torch.nn.Module | Iterable[torch.nn.Parameter], lr: float,
-                    **kwargs: Any) -> torch.optim.Optimizer:
+                    fused: bool = False, **kwargs: Any) -> torch.optim.Optimizer:
     """A registered optimizer for `model` (optimizers that need layer structure, like SLBI,
-    are registered as factories taking the module itself; the rest get its parameters)."""
+    are registered as factories taking the module itself; the rest get its parameters).
+
+    `fused` asks for torch's fused update where the optimizer has one; the update is the
+    same computation, so it is a speed setting, not part of the recipe.
+    """
     factory = OPTIMIZERS.get(name)
+    if fused and name in FUSED_CAPABLE:
+        kwargs.setdefault("fused", True)
     needs_module = getattr(factory, "takes_module", False)
     if isinstance(model, torch.nn.Module) and not needs_module:
         model = model.parameters()

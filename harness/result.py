@@ -7,9 +7,11 @@ from typing import Any
 
 from .spec import RESULT_FORMAT_VERSION
 
-# epoch_time covers the whole epoch; eval_time and probe_time are the parts spent evaluating and probing.
-CURVE_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "epoch_time", "eval_time",
-                "probe_time")
+# epoch_time covers the whole epoch; its parts are data_time (batching and augmentation), step_time
+# (forward, backward, optimizer), eval_time (the test set) and probe_time (probes).
+CURVE_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "epoch_time", "data_time",
+                "step_time", "eval_time", "probe_time")
+TIME_PHASES = ("data_time", "step_time", "eval_time", "probe_time")
 
 
 @dataclass
@@ -33,6 +35,10 @@ class RunResult:
     @property
     def diverged(self) -> bool:
         return self.status == "diverged"
+
+    def time_split(self) -> dict[str, float]:
+        """Seconds per phase over the whole run: data, step, eval, probe (see CURVE_FIELDS)."""
+        return {name.removesuffix("_time"): sum(self.curves.get(name, [])) for name in TIME_PHASES}
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -9,7 +9,8 @@ from typing import Any, Mapping
 
 # Bump when the meaning or layout of a stored RunResult changes: old entries
 # then hash to other keys and are never mistaken for current ones.
-RESULT_FORMAT_VERSION = 1
+# 2: timing breakdown in the curves; channels_last on every device.
+RESULT_FORMAT_VERSION = 2
 
 Args = tuple[tuple[str, Any], ...]
 ARG_FIELDS = ("model_args", "optimizer_args", "schedule_args", "probe_args")

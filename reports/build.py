@@ -11,8 +11,12 @@ import argparse
 import collections
 import csv
 import datetime as dt
+import re
+import shutil
+import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -162,10 +166,29 @@ def build_report(findings_paths: Iterable[str | Path], runs_dir: str | Path, out
     html = render_html(findings, sessions, Path(runs_dir), out_dir)
     from weasyprint import HTML  # deferred: heavy import, only needed here
 
+    warn_if_cjk_cannot_render(html.read_text())
     pdf = out_dir / "report.pdf"
     HTML(filename=str(html), base_url=str(out_dir)).write_pdf(str(pdf))
     table = _write_csv(findings, out_dir / "findings.csv")
     return {"html": html, "pdf": pdf, "csv": table}
+
+
+CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+class MissingFontWarning(UserWarning):
+    """The report quotes text that no installed font can draw; the PDF shows empty boxes there."""
+
+
+def warn_if_cjk_cannot_render(html: str) -> None:
+    """Report 002 quotes Chinese; without a CJK font the PDF shows boxes, so say which package fixes it."""
+    if not CJK.search(html) or not shutil.which("fc-list"):
+        return
+    fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout
+    if not fonts.strip():
+        warnings.warn("the report quotes Chinese text but no CJK font is installed, so the PDF shows boxes there; "
+                      "install one (Debian/Ubuntu: apt-get install fonts-wqy-microhei or fonts-noto-cjk)",
+                      MissingFontWarning, stacklevel=2)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -112,3 +112,10 @@ def test_loader_batches_cover_the_split_once():
 def test_unknown_augmentation_is_rejected():
     with pytest.raises(ValueError, match="known"):
         data.BatchLoader(data.synthetic_arrays()["test"], 8, mean=(0,) * 3, std=(1,) * 3, augment=("mixup",))
+
+
+@pytest.mark.parametrize("name, shape", [("synthetic", (3, 32, 32)), ("synthetic_mnist", (1, 28, 28))])
+def test_synthetic_sets_have_the_real_datasets_shapes(name, shape):
+    splits = data.prepare(name, train_subset=100, test_subset=50)
+    assert splits["train"].images.shape == (100, *shape) and splits["train"].images.dtype == torch.uint8
+    assert len(splits["test"]) == 50 and data.CHANNELS[name] == shape[0]

@@ -58,3 +58,10 @@ def test_cosine_reaches_eta_min_at_the_end():
         opt.step()
         sched.after_epoch({})
     assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("name, fused", [("sgd", True), ("adamw", True), ("rmsprop", None)])
+def test_fused_is_asked_for_only_where_torch_has_it(name, fused):
+    model = torch.nn.Linear(3, 2)
+    assert build_optimizer(name, model, 0.01, fused=True).defaults.get("fused") is fused
+    assert not build_optimizer(name, model, 0.01).defaults.get("fused")

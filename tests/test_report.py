@@ -92,3 +92,26 @@ def test_report_builds_with_only_skipped_or_only_failed_claims(tmp_path, verdict
     out = build_report([path], tmp_path / "runs", tmp_path / "out")
     _, text = pdf_text(out["pdf"])
     assert all(f["claim_id"] in text for f in findings)
+
+
+class _FcList:
+    def __init__(self, families: str) -> None:
+        self.stdout = families
+
+
+@pytest.mark.parametrize("html, families, warned", [
+    ("<p>梯度</p>", "", True), ("<p>梯度</p>", "WenQuanYi Micro Hei\n", False), ("<p>gradient</p>", "", False)])
+def test_missing_cjk_font_is_a_warning_naming_the_package(monkeypatch, html, families, warned):
+    from reports import build
+
+    monkeypatch.setattr(build.shutil, "which", lambda name: "/usr/bin/fc-list")
+    monkeypatch.setattr(build.subprocess, "run", lambda *a, **k: _FcList(families))
+    if warned:
+        with pytest.warns(build.MissingFontWarning, match="fonts-wqy-microhei"):
+            build.warn_if_cjk_cannot_render(html)
+    else:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            build.warn_if_cjk_cannot_render(html)

@@ -45,8 +45,14 @@ def test_unknown_spec_field_is_an_error():
         Spec.from_dict({"model": "resnet18", "epochz": 3})
 
 
-def test_full_tier_is_the_recipe_itself():
-    assert scale(make(), "full") == make()
+def test_full_tier_is_the_recipe_itself_in_bf16():
+    assert scale(make(), "full") == make(precision="bf16")
+    assert scale(make(), "fast").precision == "fp32"
+
+
+def test_full_tier_keeps_probed_runs_and_explicit_overrides_in_fp32():
+    assert scale(make(probes=("step_loss",)), "full").precision == "fp32"
+    assert scale(make(), "full", {"precision": "fp32"}).precision == "fp32"
 
 
 def test_fast_tier_shrinks_budget_and_keeps_the_comparison():

@@ -18,6 +18,26 @@ def test_training_records_curves_and_learns():
     assert result.param_count > 0 and result.environment["device"] == "cpu"
 
 
+def test_epoch_time_splits_into_data_step_eval_and_probe():
+    result = train(TINY.replace(epochs=1), device="cpu", progress=False)
+    split = result.time_split()
+    assert set(split) == {"data", "step", "eval", "probe"}
+    assert split["data"] > 0 and split["step"] > 0 and split["eval"] > 0 and split["probe"] == 0
+    assert sum(split.values()) <= result.curves["epoch_time"][0]
+    assert split["step"] > split["data"]  # on-device batching is a small part of a step
+    assert result.environment["channels_last"] and not result.environment["compiled"]
+
+
+@pytest.mark.parametrize("flag, env, expected", [(None, None, False), (None, "1", True), (False, "1", False),
+                                                 (True, None, True), (None, "no", False)])
+def test_compile_is_off_unless_asked_for(monkeypatch, flag, env, expected):
+    if env is None:
+        monkeypatch.delenv(train_module.COMPILE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(train_module.COMPILE_ENV, env)
+    assert train_module.compile_enabled(flag) is expected
+
+
 def test_same_seed_same_run_bitwise_on_cpu():
     a, b = train(TINY, device="cpu", progress=False), train(TINY, device="cpu", progress=False)
     assert a.curves["train_loss"] == b.curves["train_loss"] and a.curves["test_acc"] == b.curves["test_acc"]
