@@ -117,6 +117,7 @@ class Claim:
             "diverged_at_step": result.diverged_at_step, "device": result.environment.get("device"),
             "wall_time": result.wall_time, "cpu_time": result.cpu_time, "created": result.created,
             "torch": result.environment.get("torch"), "time_split": result.time_split(),
+            "hardware": result.environment.get("gpu") or result.environment.get("cpu"),
         })
         self._publish()
         return result

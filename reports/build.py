@@ -94,7 +94,7 @@ def _conflicts(findings: list[dict[str, Any]], reference: dict[str, Any]) -> lis
 
 def _compute(findings: list[dict[str, Any]]) -> dict[str, Any]:
     runs = {r["key"]: r for f in findings for r in f.get("runs", [])}
-    devices = sorted({str(r.get("device")) for r in runs.values() if r.get("device")})
+    devices = sorted({str(r.get("hardware") or r.get("device")) for r in runs.values() if r.get("device")})
     return {"runs": len(runs), "hours": sum(r.get("wall_time") or 0 for r in runs.values()) / 3600,
             "devices": devices}
 
