@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 METRIC_LABELS = {"test_acc": "test accuracy", "train_acc": "train accuracy",
                  "train_loss": "training loss", "test_loss": "test loss"}
@@ -40,6 +41,7 @@ def curves_figure(spec: dict[str, Any], runs_dir: Path, out: Path) -> Path | Non
         plt.close(fig)
         return None
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2, frameon=False)

@@ -51,6 +51,9 @@ def test_report_from_a_small_findings_file(tmp_path, run_store):
     for f in findings:
         assert f["claim_id"] in text
     assert "needs a GPU" in text
+    assert f"page 2 of {pages}" in text  # the print stylesheet took effect (page numbers in the footer)
+    toc = text.split("Contents", 1)[1].split("Summary", 2)
+    assert toc[1].lstrip(" .").split()[0].isdigit()  # the table of contents gives each chapter's page
     assert (tmp_path / "out" / "figures").glob("*.svg")
     assert len(list((tmp_path / "out" / "figures").glob("000_losses-ce-best_fast_0.svg"))) == 1
     assert out["csv"].read_text().count("\n") == 1 + 3  # header + one row per finding row
