@@ -130,7 +130,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
     diverged_at = None
     for epoch in range(state["epoch"], spec.epochs):
         epoch_start = time.perf_counter()
-        model.train()
+        forward.train()  # the compiled wrapper passes the mode on to the model
         step_losses = torch.zeros(len(train_loader), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
