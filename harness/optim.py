@@ -20,8 +20,8 @@ for _name, _cls in {
     OPTIMIZERS.add(_name, _cls)
 
 
-# torch optimizers with a fused implementation: one kernel for the whole update on CUDA.
-FUSED_CAPABLE = frozenset({"sgd", "adam", "adamw", "adagrad"})
+# torch optimizers with a fused CUDA implementation (since torch 2.3): one kernel for the whole update.
+FUSED_CAPABLE = frozenset({"sgd", "adam", "adamw"})
 
 
 def build_optimizer(name: str, model: torch.nn.Module | Iterable[torch.nn.Parameter], lr: float,
