@@ -1,5 +1,6 @@
 """Report 000: ResNet-18 searches on CIFAR-10 (Sec. 1.2) and the model table (Table 5)."""
 from statistics import fmean
+
 import pytest
 
 from harness.models import count_parameters, create_model

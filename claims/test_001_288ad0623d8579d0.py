@@ -14,9 +14,9 @@ Readings shared by the claims:
 - fast tier: modified_resnet has no width option, so the fast proxy divides every stage's channels by
   FAST_WIDTH_DIVISOR here (`table1_runs`); subset, epochs and seeds come from reference/.
 """
-from statistics import fmean
 import math
 import statistics
+from statistics import fmean
 
 import pytest
 

@@ -15,8 +15,8 @@ Readings shared by the claims:
   full runs do.
 
 """
-from statistics import fmean
 import math
+from statistics import fmean
 
 import pytest
 

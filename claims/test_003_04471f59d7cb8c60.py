@@ -5,6 +5,7 @@ Elsewhere: the parameter counts of Tables 1-2 (claims/test_model_sizes.py), the 
 (claims/test_bn_study.py) and DessiLBI (claims/test_slbi.py).
 """
 from statistics import fmean
+
 import pytest
 
 from harness.sizes import model_size

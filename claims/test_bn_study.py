@@ -11,8 +11,8 @@ accuracy claims and the paper-headline claims.
 Probes: harness/bn_probes.py (definitions); bands and the "narrower/smaller" statistic:
 harness/bands.py. Each band claim reads its statistic (band edge, warm-up) from reference/.
 """
-from statistics import fmean
 import math
+from statistics import fmean
 
 import pytest
 
