@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from . import cpu
+
 DEVICE_ENV = "REPRO_DEVICE"
 
 
@@ -81,6 +83,7 @@ def environment(device: torch.device) -> dict[str, Any]:
         info["gpu"] = torch.cuda.get_device_name(device)
     else:
         info["cpu"] = f"{cpu_model()}, {os.cpu_count()} cores"
+        info.update(cpu.describe())
     return info
 
 

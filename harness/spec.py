@@ -7,10 +7,13 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from . import cpu
+
 # Bump when the meaning or layout of a stored RunResult changes: old entries
 # then hash to other keys and are never mistaken for current ones.
 # 2: timing breakdown in the curves; channels_last on every device.
-RESULT_FORMAT_VERSION = 2
+# 3: CPU runs in the default memory layout with machine-independent kernels, one thread.
+RESULT_FORMAT_VERSION = 3
 
 Args = tuple[tuple[str, Any], ...]
 ARG_FIELDS = ("model_args", "optimizer_args", "schedule_args", "probe_args")
@@ -95,7 +98,9 @@ class Spec:
         return cls(**data)
 
     def canonical_json(self) -> str:
-        payload = {"format": RESULT_FORMAT_VERSION, "spec": self.to_dict()}
+        payload: dict[str, Any] = {"format": RESULT_FORMAT_VERSION, "spec": self.to_dict()}
+        if cpu.mode() != "portable":  # machine-dependent CPU numerics never share a key with portable ones
+            payload["cpu_kernels"] = cpu.mode()
         return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
     @property

@@ -5,10 +5,10 @@ sync per epoch), records per-epoch curves and a timing breakdown (data, step,
 evaluation, probes), turns a non-finite loss into a `diverged` outcome, and
 checkpoints so a killed run resumes.
 
-Speed without changing a recipe: channels_last activations (faster on CPU and
-CUDA alike for every model in the zoo, see benchmarks/README.md), fused
-optimizers and bf16 autocast (when the Spec says so) on CUDA, and optionally
-torch.compile, which changes kernels but not the computation.
+Speed without changing a recipe: channels_last activations, fused optimizers
+and bf16 autocast (when the Spec says so) on CUDA, and optionally torch.compile,
+which changes kernels but not the computation. CPU runs keep the default memory
+layout and the machine-independent kernels of harness/cpu.py (see ARCHITECTURE.md).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from . import data
+from . import cpu, data
 from .env import environment, resolve_device
 from .losses import get_loss
 from .models import count_parameters, create_model
@@ -85,12 +85,42 @@ def compile_enabled(flag: bool | None = None) -> bool:
     return os.environ.get(COMPILE_ENV, "0").lower() in ("1", "true", "yes")
 
 
+def memory_format(device: torch.device) -> torch.memory_format:
+    """channels_last on CUDA (tensor-core convolutions want it); the default layout on the CPU.
+
+    On the CPU channels_last bought nothing on AVX2 machines (benchmarks/README.md) and feeds
+    oneDNN's AVX2 1x1 stride-2 backward-weights kernel the NHWC input that corrupts its heap.
+    """
+    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+
+
+@contextlib.contextmanager
+def _cpu_threads(device: torch.device):
+    """A CPU run trains with the fixed thread count of harness/cpu.py, then restores the caller's."""
+    if device.type != "cpu":
+        yield
+        return
+    cpu.check()
+    previous = torch.get_num_threads()
+    torch.set_num_threads(cpu.training_threads(previous))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def train(spec: Spec, *, device: str | torch.device | None = None, data_root: str | None = None,
           download: bool | None = None, progress: bool | None = None,
           checkpoint_path: Path | None = None, checkpoint_every: int = 1,
           compile: bool | None = None) -> RunResult:
     """Train `spec` to completion (or divergence) and return its result."""
     device = resolve_device(str(device) if device is not None else None)
+    with _cpu_threads(device):
+        return _train(spec, device, data_root, download, progress, checkpoint_path, checkpoint_every, compile)
+
+
+def _train(spec: Spec, device: torch.device, data_root: str | None, download: bool | None, progress: bool | None,
+           checkpoint_path: Path | None, checkpoint_every: int, compile: bool | None) -> RunResult:
     compiled = compile_enabled(compile)
     started = time.perf_counter()
     cpu_started = time.process_time()
@@ -103,7 +133,8 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
                                     augment=spec.augment, shuffle=True, generator=gen)
     test_loader = data.BatchLoader(splits["test"], EVAL_BATCH, mean=mean, std=std)
 
-    model = build_model(spec).to(device=device, memory_format=torch.channels_last)
+    layout = memory_format(device)
+    model = build_model(spec).to(device=device, memory_format=layout)
     loss_fn = get_loss(spec.loss)
     optimizer = build_optimizer(spec.optimizer, model, spec.lr, fused=device.type == "cuda",
                                 **spec.kwargs("optimizer_args"))
@@ -139,7 +170,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
         for i in range(len(train_loader)):
             with timer.phase("data"):
                 x, y = next(batches)
-                x = x.contiguous(memory_format=torch.channels_last)
+                x = x.contiguous(memory_format=layout)
             first_compiled_step = compiled and compile_time is None
             with timer.phase("step"):
                 with autocast():
@@ -218,7 +249,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
         param_count=count_parameters(model),
         wall_time=state["elapsed"] + time.perf_counter() - started,
         cpu_time=time.process_time() - cpu_started,
-        environment={**environment(device), "channels_last": True, "compiled": compiled,
+        environment={**environment(device), "channels_last": layout == torch.channels_last, "compiled": compiled,
                      **({"compile_time": compile_time} if compiled else {})},
         diverged_at_step=diverged_at,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -1,0 +1,76 @@
+"""CPU numerics that do not depend on the machine.
+
+The same seeded run gives different floats on CPUs with different instruction sets,
+because oneDNN (convolutions), ATen (element-wise ops and reductions) and MKL (matrix
+products) each pick vectorised kernels for the CPU at hand, and reductions split
+differently over threads. On a narrow net those last-bit differences grow within a few
+dozen steps into differences of a point or more of accuracy, which decides fast-tier
+comparisons that sit near their margin. So unless told otherwise (`REPRO_CPU_KERNELS=native`)
+every CPU run uses the kernels every x86-64 machine of this project has:
+
+- oneDNN capped at AVX (`ONEDNN_MAX_CPU_ISA=AVX`): this also never runs the AVX2 1x1
+  backward-weights convolution that corrupts the heap on NHWC input with fewer than 8
+  input channels and stride 2 (a known oneDNN defect);
+- ATen's portable kernels (`ATEN_CPU_CAPABILITY=default`);
+- MKL's conditional numerical reproducibility (`MKL_CBWR=COMPATIBLE`);
+- one intra-op thread per training run (parallelism comes from pytest-xdist workers).
+
+These variables are read when the libraries initialise, so `apply()` runs when the
+`harness` package is imported, before torch; `describe()` records what was in force.
+"""
+from __future__ import annotations
+
+import os
+
+KERNELS_ENV = "REPRO_CPU_KERNELS"
+KERNEL_MODES = ("portable", "native")
+PORTABLE_KERNELS = {"ONEDNN_MAX_CPU_ISA": "AVX", "ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
+# Each CPU training run uses this many threads in portable mode, whatever the machine.
+PORTABLE_THREADS = 1
+
+
+class CpuKernelError(RuntimeError):
+    """The portable kernels could not be put in force (torch initialised too early)."""
+
+
+def mode() -> str:
+    """'portable' (default) or 'native' ($REPRO_CPU_KERNELS)."""
+    value = os.environ.get(KERNELS_ENV, "portable").strip().lower() or "portable"
+    if value not in KERNEL_MODES:
+        raise CpuKernelError(f"{KERNELS_ENV}={value!r} is not one of {', '.join(KERNEL_MODES)}")
+    return value
+
+
+def apply() -> None:
+    """Put the portable kernel choice into the environment (before torch initialises)."""
+    if mode() == "portable":
+        os.environ.update(PORTABLE_KERNELS)
+
+
+def training_threads(default: int) -> int:
+    """Intra-op threads for one CPU training run: fixed in portable mode, else `default`."""
+    return PORTABLE_THREADS if mode() == "portable" else default
+
+
+def check() -> None:
+    """Fail loudly if torch chose other kernels than the ones promised (imported too early)."""
+    if mode() != "portable":
+        return
+    import torch
+
+    capability = torch.backends.cpu.get_cpu_capability()
+    if capability not in ("DEFAULT", "NO AVX"):
+        raise CpuKernelError(
+            f"torch picked its {capability} CPU kernels although {KERNELS_ENV}=portable asks for the "
+            f"default ones: torch was imported before the harness. Import harness first, or set "
+            f"{' '.join(f'{k}={v}' for k, v in PORTABLE_KERNELS.items())} in the environment, "
+            f"or {KERNELS_ENV}=native to accept machine-dependent CPU results")
+
+
+def describe() -> dict[str, str]:
+    """The kernel choice in force, for a run's recorded environment."""
+    import torch
+
+    info = {"cpu_kernels": mode(), "aten_capability": torch.backends.cpu.get_cpu_capability()}
+    info.update({k.lower(): os.environ.get(k, "") for k in PORTABLE_KERNELS})
+    return info
