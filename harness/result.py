@@ -1,9 +1,12 @@
 """RunResult: what one finished (or diverged) run leaves behind, as plain JSON."""
 from __future__ import annotations
 
+import base64
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from .spec import RESULT_FORMAT_VERSION
 
@@ -31,6 +34,8 @@ class RunResult:
     created: str = ""
     format: int = RESULT_FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    # per-image correctness on the test set at the best and the final epoch (pack_bits), in test-set order
+    test_correct: dict[str, str] = field(default_factory=dict)
 
     @property
     def diverged(self) -> bool:
@@ -39,6 +44,11 @@ class RunResult:
     def time_split(self) -> dict[str, float]:
         """Seconds per phase over the whole run: data, step, eval, probe (see CURVE_FIELDS)."""
         return {name.removesuffix("_time"): sum(self.curves.get(name, [])) for name in TIME_PHASES}
+
+    def correctness(self, epoch: str) -> np.ndarray | None:
+        """Per-image correctness at the "best" or "final" epoch (None for runs that never evaluated)."""
+        packed = self.test_correct.get(epoch)
+        return None if packed is None else unpack_bits(packed)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -53,3 +63,16 @@ class RunResult:
         if missing:
             raise ValueError(f"result is missing fields {sorted(missing)}")
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def pack_bits(correct: Any) -> str:
+    """Boolean vector -> base64 text (1 bit per test image: 10,000 images take 1.7 kB)."""
+    flags = np.asarray(correct.cpu() if hasattr(correct, "cpu") else correct, dtype=bool)
+    header = len(flags).to_bytes(4, "little")
+    return base64.b64encode(header + np.packbits(flags).tobytes()).decode("ascii")
+
+
+def unpack_bits(text: str) -> np.ndarray:
+    raw = base64.b64decode(text)
+    n = int.from_bytes(raw[:4], "little")
+    return np.unpackbits(np.frombuffer(raw[4:], dtype=np.uint8))[:n].astype(bool)

@@ -12,7 +12,8 @@ from . import cpu
 # Bump when the meaning or layout of a stored RunResult changes: old entries
 # then hash to other keys and are never mistaken for current ones.
 # 2: timing breakdown in the curves; channels_last on every device.
-# 3: CPU runs in the default memory layout with machine-independent kernels, one thread.
+# 3: CPU runs in the default memory layout with machine-independent kernels, one thread;
+#    per-image test correctness (best and final epoch) for paired test-set statistics.
 RESULT_FORMAT_VERSION = 3
 
 Args = tuple[tuple[str, Any], ...]

@@ -29,7 +29,7 @@ from .losses import get_loss
 from .models import count_parameters, create_model
 from .optim import build_optimizer, build_schedule
 from .probes import EpochContext, StepContext, build_probes
-from .result import CURVE_FIELDS, RunResult
+from .result import CURVE_FIELDS, RunResult, pack_bits
 from .spec import Spec
 from .timing import PhaseTimer
 
@@ -64,18 +64,26 @@ def build_model(spec: Spec) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, loader: data.BatchLoader, loss_fn, autocast) -> tuple[float, float]:
-    """Mean loss and accuracy over a loader, accumulated on the device."""
+def evaluate(model: torch.nn.Module, loader: data.BatchLoader, loss_fn, autocast,
+             per_example: list | None = None) -> tuple[float, float]:
+    """Mean loss and accuracy over a loader, accumulated on the device.
+
+    `per_example`, when given, receives the boolean correctness of every test image in
+    loader order: the paired test-set noise of two runs (harness/stats.py) needs it.
+    """
     model.eval()
     loss_sum = torch.zeros((), device=loader.mean.device)
-    correct = torch.zeros((), device=loader.mean.device, dtype=torch.long)
+    hits = []
     for x, y in loader:
         with autocast():
             out = model(x)
         loss_sum += loss_fn(out.float(), y) * len(y)
-        correct += (out.argmax(1) == y).sum()
+        hits.append(out.argmax(1) == y)
+    correct = torch.cat(hits)
+    if per_example is not None:
+        per_example[:] = [correct]
     n = len(loader.split)
-    return (loss_sum / n).item(), (correct.float() / n).item()
+    return (loss_sum / n).item(), (correct.sum().float() / n).item()
 
 
 def compile_enabled(flag: bool | None = None) -> bool:
@@ -150,10 +158,14 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
     curves: dict[str, list[float]] = {name: [] for name in CURVE_FIELDS}
+    test_correct: dict[str, str] = {}  # "best" / "final" epoch -> packed per-image correctness
+    per_example: list = []
     probes = build_probes(spec.probes, spec.kwargs("probe_args"))
     state = {"epoch": 0, "step": 0, "elapsed": 0.0}
     if checkpoint_path is not None and checkpoint_path.exists():
         state = _resume(checkpoint_path, spec, model, optimizer, schedule, gen, curves, probes) or state
+        test_correct.update(state.pop("test_correct", {}))
+    best_acc = max(curves["test_acc"], default=float("-inf"))
 
     bar = _progress_bar(spec, state["epoch"], progress)
     timer = PhaseTimer(device)
@@ -204,7 +216,10 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
         train_loss = (step_losses.sum() / len(train_loader)).item()
         train_acc = (correct.float() / seen).item()
         with timer.phase("eval"):
-            test_loss, test_acc = evaluate(forward, test_loader, loss_fn, autocast)
+            test_loss, test_acc = evaluate(forward, test_loader, loss_fn, autocast, per_example)
+        if test_acc > best_acc:  # the epoch that best_test_acc reports: keep its per-image correctness
+            best_acc, test_correct["best"] = test_acc, pack_bits(per_example[0])
+        test_correct["final"] = pack_bits(per_example[0])
         metrics = {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
         if not all(map(_finite, metrics.values())):
             diverged_at = state["step"]
@@ -226,7 +241,8 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
             bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{test_acc:.3f}")
             bar.update(1)
         if checkpoint_path is not None and (epoch + 1) % checkpoint_every == 0 and epoch + 1 < spec.epochs:
-            state.update(epoch=epoch + 1, elapsed=state["elapsed"] + time.perf_counter() - started)
+            state.update(epoch=epoch + 1, elapsed=state["elapsed"] + time.perf_counter() - started,
+                         test_correct=dict(test_correct))
             _save_checkpoint(checkpoint_path, spec, model, optimizer, schedule, gen, curves, state, probes)
             started = time.perf_counter()
     if bar is not None:
@@ -254,6 +270,7 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
         diverged_at_step=diverged_at,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         extra={"probes": {name: probe.result() for name, probe in probes.items()}} if probes else {},
+        test_correct=test_correct,
     )
 
 
