@@ -1,28 +1,42 @@
 """The claim API a test uses: ask for runs, make one check, leave a finding.
 
-A Claim knows its reference entry and tier. `runs()` scales the report's
-recipe to the tier and gets every seed from the RunStore; the checks compare
-measured against reported values with the entry's tolerance and record a
-table row for each comparison; a failed check raises with that table.
+A Claim knows its reference entry and tier. `runs()` scales the report's recipe to the tier
+and gets every seed from the RunStore; the checks compare measured with reported values
+through harness/stats.py (an estimate, a 95% interval, the method) and end in one of three
+outcomes: reproduced (the check returns), not-reproduced (ClaimCheckFailed), inconclusive
+(ClaimInconclusive, a skip). Everything lands in the Claim's typed Finding.
 """
 from __future__ import annotations
 
 import math
 import statistics
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pytest
+from _pytest.outcomes import Skipped
 
+from . import stats
+from .finding import Comparison, Figure, Finding, RunRecord
 from .reference import ClaimEntry, TierPlan
 from .result import RunResult
 from .runs import RunNotCachedError, RunStore
 from .spec import Spec
 from .tiers import scale
 
+# Which stored per-image correctness a metric reads (for one-seed paired test-set statistics).
+TEST_ACC_READINGS = {"best test accuracy": "best", "final test accuracy": "final"}
+# Probe results a figure kind draws (they travel in the finding with the figure).
+FIGURE_PROBES = {"pruning": ("prune_curve",), "conv-kernels": ("conv_weights",)}
+
 
 class ClaimCheckFailed(AssertionError):
-    """The measured values do not support the claim."""
+    """The measured values rule the claim out."""
+
+
+class ClaimInconclusive(Skipped):
+    """The interval neither supports nor rules out the claim: an honest verdict, not a failure."""
 
 
 @dataclass
@@ -34,19 +48,18 @@ class ClaimContext:
     can_train_full: bool = False  # a GPU is present, or the user asked for CPU explicitly
 
 
-def _mean(values: Sequence[float]) -> float:
-    finite = [v for v in values if math.isfinite(v)]
-    return statistics.fmean(finite) if len(finite) == len(values) and finite else float("-inf")
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def _spread(values: Sequence[float]) -> float | None:
     return statistics.stdev(values) if len(values) > 1 and all(map(math.isfinite, values)) else None
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def _values(measured: float | Sequence[float]) -> list[float]:
+    return [float(v) for v in measured] if isinstance(measured, (list, tuple, np.ndarray)) else [float(measured)]
 
 
 @dataclass
@@ -54,17 +67,13 @@ class Claim:
     entry: ClaimEntry
     tier: str
     context: ClaimContext
-    on_change: Callable[[dict[str, Any]], None] = lambda finding: None
-    finding: dict[str, Any] = field(init=False)
+    report_title: str = ""
+    finding: Finding = field(init=False)
+    _arms: dict[str, list[RunResult]] = field(init=False, default_factory=dict)
+    _outcomes: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self.finding = {
-            "claim_id": self.entry.id, "report": self.entry.report, "kind": self.entry.kind,
-            "tier": self.tier, "statement": self.entry.statement, "location": self.entry.location,
-            "expect": self.entry.expect, "why": self.entry.why, "rows": [], "runs": [], "notes": [],
-            "figures": [], "seeds": self.plan.seeds, "budget": self.plan.budget,
-        }
-        self._publish()
+        self.finding = Finding.open(self.entry, self.tier, self.report_title)
 
     def __repr__(self) -> str:
         return f"Claim({self.entry.id} [{self.tier}])"
@@ -96,11 +105,10 @@ class Claim:
     def runs(self, full_spec: Spec, label: str | None = None) -> list[RunResult]:
         """One run per seed of the tier, each from the store (trained if missing)."""
         scaled = self.spec(full_spec)
-        return [self._get(scaled.replace(seed=s), label or full_spec.model) for s in self.seeds()]
-
-    def run(self, full_spec: Spec, label: str | None = None) -> RunResult:
-        """A single run (the tier's first seed); comparisons should prefer `runs`."""
-        return self._get(self.spec(full_spec).replace(seed=self.seeds()[0]), label or full_spec.model)
+        label = label or full_spec.model
+        results = [self._get(scaled.replace(seed=s), label) for s in self.seeds()]
+        self._arms[label] = results
+        return results
 
     def _get(self, spec: Spec, label: str) -> RunResult:
         store = self.context.store
@@ -112,131 +120,279 @@ class Claim:
             result = store.get(spec)
         except RunNotCachedError:
             self.skip(f"cached-only: run {spec.key} ({label}, seed {spec.seed}) is not in {store.root}")
-        self.finding["runs"].append({
-            "key": result.key, "label": label, "seed": spec.seed, "status": result.status,
-            "diverged_at_step": result.diverged_at_step, "device": result.environment.get("device"),
-            "wall_time": result.wall_time, "cpu_time": result.cpu_time, "created": result.created,
-            "torch": result.environment.get("torch"), "time_split": result.time_split(),
-            "hardware": result.environment.get("gpu") or result.environment.get("cpu"),
-        })
-        self._publish()
+        env = result.environment
+        self.finding.runs.append(RunRecord(
+            key=result.key, label=label, seed=spec.seed, status=result.status,
+            diverged_at_step=result.diverged_at_step, device=env.get("device"),
+            hardware=env.get("gpu") or env.get("cpu"), torch=env.get("torch"), wall_time=result.wall_time,
+            cpu_time=result.cpu_time, created=result.created, time_split=result.time_split(),
+            cpu_kernels=env.get("cpu_kernels")))
         return result
 
     # -- findings ---------------------------------------------------------------
     def note(self, text: str) -> None:
-        self.finding["notes"].append(text)
-        self._publish()
+        self.finding.notes.append(text)
 
-    def figure(self, kind: str, title: str, runs: Mapping[str, Sequence[RunResult]], metric: str = "test_acc") -> None:
-        """Ask the report for a figure of these runs' curves (read back from the store)."""
-        self.finding["figures"].append({
-            "kind": kind, "title": title, "metric": metric,
-            "series": {label: [r.key for r in rs] for label, rs in runs.items()},
-        })
-        self._publish()
+    def figure(self, kind: str, title: str, runs: Mapping[str, Sequence[RunResult]], metric: str = "test_acc",
+               reported: Mapping[Any, Any] | None = None) -> None:
+        """A figure of these runs (curves, pruning curves, kernels); its data travel in the finding."""
+        probes = FIGURE_PROBES.get(kind, ())
+        series = {label: [{"key": r.key, "seed": r.spec.get("seed"),
+                           "curves": {"epoch": r.curves.get("epoch", []), metric: r.curves.get(metric, [])},
+                           "probes": {p: r.extra.get("probes", {}).get(p) for p in probes}}
+                          for r in rs] for label, rs in runs.items()}
+        options = {"reported": {str(k): v for k, v in reported.items()}} if reported else {}
+        self.finding.figures.append(Figure(kind=kind, title=title, metric=metric, series=series, options=options))
+
+    def band_figure(self, title: str, ylabel: str, series: Mapping[str, Mapping[str, list[float]]], *,
+                    log: bool = False, smoothing: str = "") -> None:
+        """A fill-between figure of per-step bands (x, lo, hi and optionally line per label)."""
+        self.finding.figures.append(Figure(kind="band", title=title, series={k: dict(v) for k, v in series.items()},
+                                           options={"xlabel": "training step", "ylabel": ylabel, "log": log,
+                                                    "smoothing": smoothing}))
 
     def skip(self, reason: str) -> None:
-        self.finding["skip_reason"] = reason
-        self._publish()
+        self.finding.skip_reason = reason
         pytest.skip(reason)
 
     def _row(self, **row: Any) -> None:
-        self.finding["rows"].append(row)
-        self._publish()
+        self.finding.rows.append(row)
 
-    def _publish(self) -> None:
-        self.on_change(self.finding)
+    def _compare(self, label: str, iv: stats.Interval, margin: float | None, outcome: str, test: str) -> None:
+        self.finding.comparisons.append(Comparison(
+            label=label, estimate=iv.to_dict()["estimate"], low=iv.to_dict()["low"], high=iv.to_dict()["high"],
+            n=iv.n, method=iv.method, margin=margin, outcome=outcome, confidence=iv.confidence,
+            p_value=iv.p_value, test=test))
 
-    def _fail(self, message: str) -> None:
-        __tracebackhide__ = True
-        table = "\n".join(
+    def _table(self) -> str:
+        return "\n".join(
             f"  {r.get('label', ''):<24} reported={_fmt(r.get('reported'))} measured={_fmt(r.get('measured'))} "
-            f"{'ok' if r.get('ok') else 'FAIL'} {r.get('detail', '')}" for r in self.finding["rows"])
-        raise ClaimCheckFailed(f"{self.entry.id} [{self.tier}]: {message}\n{self.entry.statement}\n{table}")
+            f"{'ok' if r.get('ok') else 'FAIL'} {r.get('detail', '')}" for r in self.finding.rows) + "\n" + "\n".join(
+            f"  {c.label}: {_fmt(c.estimate)} [{_fmt(c.low)}, {_fmt(c.high)}] n={c.n} ({c.method}) -> {c.outcome}"
+            for c in self.finding.comparisons)
+
+    def _conclude(self, outcome: str, message: str) -> None:
+        """Raise for an outcome other than reproduced: the test's result is the verdict."""
+        __tracebackhide__ = True
+        text = f"{self.entry.id} [{self.tier}]: {message}\n{self.entry.statement}\n{self._table()}"
+        if outcome == stats.NOT_REPRODUCED:
+            raise ClaimCheckFailed(text)
+        if outcome == stats.INCONCLUSIVE:
+            self.finding.skip_reason = f"inconclusive: {message}"
+            raise ClaimInconclusive(f"inconclusive: {message}", pytrace=False)
+
+    def _margin(self) -> float:
+        return float(self.tolerance.get("margin", 0.0))
+
+    def _abs_or_rel(self, reported: float) -> float:
+        tol = self.tolerance
+        if "abs" in tol:
+            return float(tol["abs"])
+        if "rel" in tol:
+            return float(tol["rel"]) * abs(reported)
+        raise ValueError(f"claim {self.entry.id} [{self.tier}] has no abs/rel tolerance in reference/")
+
+    # -- intervals of a difference ---------------------------------------------------------------
+    def _correctness(self, label: str, metric: str) -> list[np.ndarray] | None:
+        epoch = TEST_ACC_READINGS.get(metric.split(" (")[0])
+        runs = self._arms.get(label)
+        if epoch is None or not runs:
+            return None
+        found = [r.correctness(epoch) for r in runs]
+        return found if all(c is not None for c in found) else None
+
+    def _diverged(self, label: str, values: Sequence[float]) -> list[str]:
+        runs = self._arms.get(label, [])
+        out = []
+        for i, v in enumerate(values):
+            if not math.isfinite(v):
+                run = runs[i] if i < len(runs) else None
+                step = f" at step {run.diverged_at_step}" if run is not None and run.diverged_at_step is not None else ""
+                seed = run.spec.get("seed") if run is not None else i
+                out.append(f"{label} seed {seed} diverged{step}")
+        return out
+
+    def _difference(self, a: str, a_values: Sequence[float], b: str, b_values: Sequence[float], metric: str,
+                    confidence: float = stats.CONFIDENCE) -> stats.Interval:
+        """Interval of (a - b): seed-paired t, one-pair McNemar, or divergence as the outcome."""
+        a_values, b_values = _values(a_values), _values(b_values)
+        if len(a_values) != len(b_values):
+            raise ValueError(f"{a} has {len(a_values)} seeds and {b} {len(b_values)}: pairs need equal counts")
+        diverged = self._diverged(a, a_values) + self._diverged(b, b_values)
+        if diverged:  # a diverged run is worse than any that trained; two diverged runs tie
+            signs = [(math.isfinite(x) - math.isfinite(y)) if not (math.isfinite(x) and math.isfinite(y))
+                     else float(np.sign(x - y)) for x, y in zip(a_values, b_values)]
+            self.note("; ".join(diverged) + " (counted as worse than any run that trained)")
+            est = float(np.mean(signs))
+            if all(x > 0 for x in signs):
+                lo = hi = math.inf
+            elif all(x < 0 for x in signs):
+                lo = hi = -math.inf
+            else:
+                lo, hi = -math.inf, math.inf
+            return stats.Interval(est, lo, hi, len(signs), "divergence decides: " + "; ".join(diverged), confidence)
+        if len(a_values) >= 2:
+            return stats.paired_t([x - y for x, y in zip(a_values, b_values)], confidence)
+        a_hits, b_hits = self._correctness(a, metric), self._correctness(b, metric)
+        if a_hits and b_hits:
+            return stats.paired_test_set(a_hits[0], b_hits[0], confidence)
+        return stats.Interval(a_values[0] - b_values[0], -math.inf, math.inf, 1,
+                              "one run per arm and no per-image data for this metric: no interval", confidence)
+
+    def _better(self, a: str, a_values, b: str, b_values, metric: str, margin: float, comparisons: int = 1) -> str:
+        support = self._difference(a, a_values, b, b_values, metric)
+        refute = support if comparisons == 1 else self._difference(
+            a, a_values, b, b_values, metric, 1 - (1 - stats.CONFIDENCE) / comparisons)
+        outcome = stats.decide_better(support, refute, margin)
+        self._compare(f"{a} - {b} ({metric})", support, margin, outcome, "better")
+        return outcome
 
     # -- checks -----------------------------------------------------------------
-    def within(self, label: str, measured: float, reported: float, tolerance: Mapping[str, Any] | None = None) -> bool:
-        """|measured - reported| within the tier's abs (or rel) tolerance; records a row, returns ok."""
-        tol = dict(tolerance or self.tolerance)
-        if "abs" in tol:
-            allowed = float(tol["abs"])
-        elif "rel" in tol:
-            allowed = float(tol["rel"]) * abs(reported)
+    def within(self, label: str, measured: float | Sequence[float], reported: float,
+               tolerance: Mapping[str, Any] | None = None) -> str:
+        """Is the reported value consistent with ours? Per-seed values give a prediction interval for
+        one run, widened by the tolerance and the report's rounding; one value is compared directly."""
+        values = _values(measured)
+        allowed = self._abs_or_rel(reported) if tolerance is None else \
+            float(tolerance.get("abs", float(tolerance.get("rel", 0.0)) * abs(reported)))
+        mean = float(np.mean(values))
+        if not all(map(math.isfinite, values)):
+            outcome, iv = stats.NOT_REPRODUCED, stats.Interval(mean, math.nan, math.nan, len(values),
+                                                               "a run diverged: no finite value")
         else:
-            raise ValueError(f"claim {self.entry.id} [{self.tier}] has no abs/rel tolerance in reference/")
-        delta = measured - reported
-        ok = math.isfinite(measured) and abs(delta) <= allowed + 1e-12
-        self._row(label=label, reported=reported, measured=measured, delta=delta, tolerance=allowed, ok=ok)
-        return ok
+            iv = stats.prediction_interval(values)
+            rounding = stats.rounding_half_unit(reported) if len(values) > 1 else 0.0
+            ok = iv.low - allowed - rounding - 1e-12 <= reported <= iv.high + allowed + rounding + 1e-12
+            outcome = stats.REPRODUCED if ok else stats.NOT_REPRODUCED
+        self._row(label=label, reported=reported, measured=mean, delta=mean - reported, tolerance=allowed,
+                  spread=_spread(values), n=len(values), ok=outcome == stats.REPRODUCED)
+        self._compare(label, iv, allowed, outcome, "consistent")
+        self._outcomes.append(outcome)
+        return outcome
 
-    def check_within(self, label: str, measured: float, reported: float) -> None:
+    def check_within(self, label: str, measured: float | Sequence[float], reported: float) -> None:
+        """The reported value lies within our runs' spread (per-seed values) plus the tolerance."""
         __tracebackhide__ = True
-        if not self.within(label, measured, reported):
-            self._fail(f"{label}: measured {_fmt(measured)} is outside {_fmt(reported)} +- tolerance")
+        if self.within(label, measured, reported) != stats.REPRODUCED:
+            self._conclude(stats.NOT_REPRODUCED,
+                           f"{label}: measured {_fmt(float(np.mean(_values(measured))))} is not consistent with "
+                           f"{_fmt(reported)} +- tolerance")
+
+    def check_equivalent(self, a: str, a_values: Sequence[float], b: str, b_values: Sequence[float],
+                         metric: str) -> None:
+        """`a` and `b` do not differ by more than the band (tolerance `abs`, else `margin`): two one-sided tests."""
+        __tracebackhide__ = True
+        band = float(self.tolerance.get("abs", self.tolerance.get("margin", 0.0)))
+        tost = self._difference(a, a_values, b, b_values, metric, confidence=1 - 2 * (1 - stats.CONFIDENCE))
+        wide = self._difference(a, a_values, b, b_values, metric)
+        outcome = stats.decide_equivalent(tost, wide, band)
+        self._compare(f"{a} - {b} ({metric})", tost, band, outcome, "equivalent")
+        for label, vals in ((a, a_values), (b, b_values)):
+            vals = _values(vals)
+            self._row(label=label, reported=(self.reported or {}).get(label) if isinstance(self.reported, Mapping)
+                      else None, measured=float(np.mean(vals)), spread=_spread(vals), n=len(vals),
+                      ok=outcome == stats.REPRODUCED, detail=f"{metric}; equivalence band +-{band}")
+        self._conclude(outcome, f"{a} vs {b} on {metric}: 90% interval [{_fmt(tost.low)}, {_fmt(tost.high)}] "
+                                f"against the band +-{band}")
+
+    def check_all_similar(self, values: Mapping[str, Sequence[float]], metric: str) -> None:
+        """Every pair of configurations is equivalent within the band (TOST per pair)."""
+        __tracebackhide__ = True
+        band = float(self.tolerance.get("abs", self.tolerance.get("margin", 0.0)))
+        labels = list(values)
+        outcomes = []
+        for i, a in enumerate(labels):
+            for b in labels[i + 1:]:
+                tost = self._difference(a, values[a], b, values[b], metric, 1 - 2 * (1 - stats.CONFIDENCE))
+                wide = self._difference(a, values[a], b, values[b], metric)
+                outcomes.append(stats.decide_equivalent(tost, wide, band))
+                self._compare(f"{a} - {b} ({metric})", tost, band, outcomes[-1], "equivalent")
+        for label in labels:
+            vals = _values(values[label])
+            self._row(label=label, measured=float(np.mean(vals)), spread=_spread(vals), n=len(vals),
+                      ok=True, detail=f"{metric}; equivalence band +-{band}")
+        self._conclude(stats.combine(outcomes), f"{', '.join(labels)} similar on {metric} within +-{band}")
 
     def check_ranks_first(self, winner: str, values: Mapping[str, Sequence[float]], metric: str) -> None:
-        """`winner` has the highest mean over seeds, ahead of every other by the tier's margin."""
+        """`winner` is ahead of every other configuration by more than the margin (one interval each)."""
         __tracebackhide__ = True
-        margin = float(self.tolerance.get("margin", 0.0))
-        means = {k: _mean(v) for k, v in values.items()}
+        margin = self._margin()
+        others = [k for k in values if k != winner]
+        outcomes = {k: self._better(winner, values[winner], k, values[k], metric, margin, len(others))
+                    for k in others}
+        means = {k: float(np.mean(_values(v))) if all(map(math.isfinite, _values(v))) else -math.inf
+                 for k, v in values.items()}
         ranking = sorted(means, key=means.get, reverse=True)
         reported = self.reported if isinstance(self.reported, Mapping) else {}
-        runner_up = max((m for k, m in means.items() if k != winner), default=float("-inf"))
-        ok = means[winner] - runner_up > margin
         for label in ranking:
-            self._row(label=label, reported=reported.get(label), measured=means[label],
-                      spread=_spread(values[label]), n=len(values[label]), rank=ranking.index(label) + 1,
-                      ok=(label != winner) or ok, detail=f"{metric}, mean of {len(values[label])} seed(s)")
-        if len(next(iter(values.values()))) == 1:
-            self.note("single-seed comparison: the ranking rests on one run per configuration")
-        if not ok:
-            self._fail(f"{winner} does not rank first by {metric} (margin {margin}); ranking: {ranking}")
+            vals = _values(values[label])
+            self._row(label=label, reported=reported.get(label), measured=means[label], spread=_spread(vals),
+                      n=len(vals), rank=ranking.index(label) + 1,
+                      ok=label == winner or outcomes[label] == stats.REPRODUCED,
+                      detail=f"{metric}, mean of {len(vals)} seed(s)")
+        self._conclude(stats.combine(list(outcomes.values())),
+                       f"{winner} first by {metric} (margin {margin}); ranking by mean: {ranking}")
 
     def check_paired_better(self, better: str, better_values: Sequence[float], worse: str,
                             worse_values: Sequence[float], metric: str) -> None:
-        """`better` beats `worse` on the mean of seed-paired differences by more than the margin."""
+        """`better` beats `worse` by more than the margin: interval of the seed-paired difference."""
         __tracebackhide__ = True
-        margin = float(self.tolerance.get("margin", 0.0))
-        diffs = [a - b for a, b in zip(better_values, worse_values)]
-        mean_diff = _mean(diffs)
-        wins = sum(d > 0 for d in diffs)
-        ok = mean_diff > margin
+        outcome = self._better(better, better_values, worse, worse_values, metric, self._margin())
         reported = self.reported if isinstance(self.reported, Mapping) else {}
+        diffs = [a - b for a, b in zip(_values(better_values), _values(worse_values))]
+        wins = sum(d > 0 for d in diffs)
         for label, vals in ((better, better_values), (worse, worse_values)):
-            self._row(label=label, reported=reported.get(label), measured=_mean(vals), spread=_spread(vals),
-                      n=len(vals), ok=ok, detail=f"{metric}; {better} wins {wins}/{len(diffs)} seed pairs")
-        if len(diffs) == 1:
-            self.note("single-seed comparison")
-        if not ok:
-            self._fail(f"{better} does not beat {worse} by more than {margin} on {metric} (mean diff {mean_diff:.4g})")
+            vals = _values(vals)
+            self._row(label=label, reported=reported.get(label),
+                      measured=float(np.mean(vals)) if all(map(math.isfinite, vals)) else None,
+                      spread=_spread(vals), n=len(vals), ok=outcome == stats.REPRODUCED,
+                      detail=f"{metric}; {better} wins {wins}/{len(diffs)} seed pairs")
+        self._conclude(outcome, f"{better} beats {worse} by more than {self._margin()} on {metric}")
 
     def check_ordered(self, labels: Sequence[str], values: Mapping[str, Sequence[float]], metric: str) -> None:
-        """Means over seeds decrease along `labels` (best first), each step by more than the margin."""
+        """Each configuration along `labels` (best first) beats the next by more than the margin."""
         __tracebackhide__ = True
-        margin = float(self.tolerance.get("margin", 0.0))
-        means = {k: _mean(values[k]) for k in labels}
+        margin = self._margin()
+        pairs = list(zip(labels, labels[1:]))
+        outcomes = {(a, b): self._better(a, values[a], b, values[b], metric, margin, len(pairs)) for a, b in pairs}
         reported = self.reported if isinstance(self.reported, Mapping) else {}
-        broken = [(a, b) for a, b in zip(labels, labels[1:]) if not means[a] - means[b] > margin]
         for label in labels:
-            self._row(label=label, reported=reported.get(label), measured=means[label], spread=_spread(values[label]),
-                      n=len(values[label]), ok=all(label not in pair for pair in broken),
-                      detail=f"{metric}, expected position {labels.index(label) + 1}")
-        if broken:
-            self._fail(f"order {' > '.join(labels)} broken at {', '.join(f'{a} <= {b}' for a, b in broken)}")
+            vals = _values(values[label])
+            self._row(label=label, reported=reported.get(label),
+                      measured=float(np.mean(vals)) if all(map(math.isfinite, vals)) else None,
+                      spread=_spread(vals), n=len(vals),
+                      ok=all(o == stats.REPRODUCED for pair, o in outcomes.items() if label in pair),
+                      detail=f"{metric}, expected position {list(labels).index(label) + 1}")
+        self._conclude(stats.combine(list(outcomes.values())), f"order {' > '.join(labels)} on {metric}")
 
-    def check_at_least(self, label: str, measured: float, bound: float) -> None:
-        """measured >= bound - abs tolerance (a headline such as 'reaches 96%')."""
+    def check_at_least(self, label: str, measured: float | Sequence[float], bound: float,
+                       runs: Sequence[RunResult] | None = None, reading: str | None = None) -> None:
+        """The mean reaches `bound` - abs slack (a headline such as "reaches 96%"): one-sided bounds
+        over seeds (a list of per-seed values), or for one run of a test accuracy (`runs`, `reading`
+        best|final) its binomial bounds; a plain number is an exact quantity, compared as it is."""
         __tracebackhide__ = True
+        values = _values(measured)
         slack = float(self.tolerance.get("abs", 0.0))
-        ok = math.isfinite(measured) and measured >= bound - slack
-        self._row(label=label, reported=bound, measured=measured, delta=measured - bound, tolerance=slack, ok=ok,
-                  detail="at least")
-        if not ok:
-            self._fail(f"{label}: {_fmt(measured)} is below {_fmt(bound)} - {slack}")
+        target = bound - slack
+        if not all(map(math.isfinite, values)):
+            outcome = stats.NOT_REPRODUCED
+            iv = stats.Interval(math.nan, math.nan, math.nan, len(values), "a run diverged: no finite value")
+        elif not isinstance(measured, (list, tuple, np.ndarray)):  # an exact quantity, not a measurement over seeds
+            iv = stats.Interval(values[0], values[0], values[0], 1, "exact value")
+            outcome = stats.decide_at_least(iv, target)
+        else:
+            correct = runs[0].correctness(reading) if runs and reading and len(values) == 1 else None
+            iv = stats.one_sided_bounds(values, correct=correct)
+            outcome = stats.decide_at_least(iv, target)
+        mean = float(np.mean(values))
+        self._row(label=label, reported=bound, measured=mean, delta=mean - bound, tolerance=slack,
+                  n=len(values), spread=_spread(values), ok=outcome == stats.REPRODUCED, detail="at least")
+        self._compare(label, iv, target, outcome, "at-least")
+        self._conclude(outcome, f"{label}: {_fmt(mean)} against the bound {_fmt(bound)} - {slack}")
 
     def check_all_rows(self, what: str) -> None:
-        """Fail once if any row recorded so far (by `within`, say) is not ok."""
+        """One verdict for the rows recorded so far by `within`: any inconsistent one rules the claim out."""
         __tracebackhide__ = True
-        bad = [r["label"] for r in self.finding["rows"] if not r.get("ok")]
-        if bad:
-            self._fail(f"{what}: {', '.join(bad)} outside tolerance")
+        bad = [r["label"] for r in self.finding.rows if not r.get("ok")]
+        self._conclude(stats.combine(self._outcomes) if self._outcomes else stats.REPRODUCED,
+                       f"{what}: {', '.join(bad) or 'none'} outside tolerance")

@@ -79,6 +79,15 @@ class Split:
         return Split(self.images[indices], self.labels[indices])
 
 
+def ensure_files(name: str, root: str | os.PathLike | None = None, download: bool | None = None) -> None:
+    """Make sure `name`'s files are under the data root (downloading them if allowed), else raise
+    DatasetMissingError naming the root and the options: cheap when the files are there."""
+    resolved = resolve_data_root(root)
+    if all((resolved / f).is_file() for f in REQUIRED_FILES[name]):
+        return
+    load_arrays(name, root, download)
+
+
 def load_arrays(name: str, root: str | os.PathLike | None = None, download: bool | None = None) -> dict[str, Split]:
     """Both official splits of `name` on the CPU, as uint8 NCHW tensors."""
     if name in SYNTHETIC_SHAPES:

@@ -1,4 +1,9 @@
-"""Findings: one record per claim and tier, with its verdict, written as JSON for reports/."""
+"""Findings files: one JSON per session (version, session header, findings), and their merging.
+
+Merging keeps, per claim and tier, the newest finding that has evidence: a finding with no
+runs, rows or comparisons (a skip, a cached-only session on an empty store) never displaces
+one that measured something. Each kept finding names the session it came from.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,23 +11,10 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-VERDICTS = ("reproduced", "not-reproduced", "expected-not-reproduced", "not-run", "under-specified", "qualitative")
-FINDINGS_VERSION = 1
+from .finding import FINDING_VERSION, VERDICTS, Finding
+from .runs import atomic_write_text
 
-
-def verdict_for(outcome: str, was_xfail: bool, expect: str, skip_reason: str | None) -> str:
-    """Map a pytest outcome on a claim test to a reproducibility verdict."""
-    if outcome == "skipped" and was_xfail:
-        return "expected-not-reproduced"
-    if outcome == "skipped":
-        if expect == "under-specified":
-            return "under-specified"
-        if expect == "qualitative":
-            return "qualitative"
-        return "not-run"
-    if outcome == "passed":
-        return "reproduced"
-    return "not-reproduced"  # failed, including a strict xfail that unexpectedly passed
+__all__ = ["VERDICTS", "session_info", "write_findings", "read_findings"]
 
 
 def session_info(**extra: Any) -> dict[str, Any]:
@@ -30,31 +22,41 @@ def session_info(**extra: Any) -> dict[str, Any]:
 
 
 def write_findings(path: Path, findings: Iterable[dict[str, Any]], session: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"version": FINDINGS_VERSION, "session": session,
+    payload = {"version": FINDING_VERSION, "session": session,
                "findings": sorted(findings, key=lambda f: (f["claim_id"], f["tier"]))}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=1, default=str))
-    tmp.replace(path)
-    return path
+    try:
+        atomic_write_text(Path(path), json.dumps(payload, indent=1, default=str))
+    except OSError as exc:
+        raise OSError(f"could not write findings to {path} ({exc.strerror or exc}); free space or choose another "
+                      f"--report-dir; nothing was left behind") from exc
+    return Path(path)
 
 
-def read_findings(paths: Iterable[Path]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Merge findings files; for each (claim, tier) the newest session wins. Returns (findings, sessions)."""
-    latest: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+def read_findings(paths: Iterable[Path]) -> tuple[list[Finding], list[dict[str, Any]]]:
+    """Merge findings files into (findings, sessions); see the module docstring for the rule."""
+    latest: dict[tuple[str, str], tuple[tuple[bool, str], Finding]] = {}
     sessions = []
     for path in paths:
         try:
             payload = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"findings file {path} cannot be read: {exc}") from None
-        if not isinstance(payload, dict) or "findings" not in payload:
+        if not isinstance(payload, dict) or not isinstance(payload.get("findings"), list):
             raise ValueError(f"findings file {path} has no 'findings' list")
-        session = payload.get("session", {})
+        if payload.get("version") != FINDING_VERSION:
+            raise ValueError(f"findings file {path} has format version {payload.get('version')!r}; this build-report "
+                             f"reads version {FINDING_VERSION}: re-run the session that wrote it")
+        session = payload.get("session") or {}
         sessions.append(session)
         stamp = str(session.get("finished", ""))
-        for finding in payload["findings"]:
-            key = (finding["claim_id"], finding["tier"])
-            if key not in latest or stamp >= latest[key][0]:
-                latest[key] = (stamp, finding)
-    return [f for _, f in sorted(latest.values(), key=lambda sf: (sf[1]["claim_id"], sf[1]["tier"]))], sessions
+        for raw in payload["findings"]:
+            try:
+                finding = Finding.from_dict(raw)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"findings file {path}: {exc}") from None
+            finding.session = finding.session or str(session.get("id", stamp))
+            rank = (finding.has_evidence, stamp)
+            key = (finding.claim_id, finding.tier)
+            if key not in latest or rank >= latest[key][0]:
+                latest[key] = (rank, finding)
+    return sorted((f for _, f in latest.values()), key=lambda f: (f.claim_id, f.tier)), sessions

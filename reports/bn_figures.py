@@ -26,14 +26,15 @@ def _positive(values: list[float]) -> bool:
     return all(v is not None and math.isfinite(v) and v > 0 for v in values)
 
 
-def band_figure(spec: dict[str, Any], runs_dir: Path, out: Path) -> Path | None:
+def band_figure(spec: dict[str, Any], out: Path) -> Path | None:
     """Draw a band figure from the data in `spec`; None when it holds no data."""
     series = {k: v for k, v in (spec.get("series") or {}).items() if v.get("x")}
     if not series:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     fallback = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    log = bool(spec.get("log")) and all(_positive(s["lo"]) and _positive(s["hi"]) for s in series.values())
+    options = spec.get("options") or {}
+    log = bool(options.get("log")) and all(_positive(s["lo"]) and _positive(s["hi"]) for s in series.values())
     for i, (label, s) in enumerate(series.items()):
         color = COLORS.get(label, fallback[i % len(fallback)])
         ax.fill_between(s["x"], s["lo"], s["hi"], color=color, alpha=0.3, linewidth=0, label=f"{label} (min..max)")
@@ -43,8 +44,8 @@ def band_figure(spec: dict[str, Any], runs_dir: Path, out: Path) -> Path | None:
             ax.plot(s["x"], s["line"], color=color, linewidth=1.4, label=f"{label} (compared edge)")
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel(spec.get("xlabel", "training step"))
-    ax.set_ylabel(spec.get("ylabel", ""))
+    ax.set_xlabel(options.get("xlabel", "training step"))
+    ax.set_ylabel(options.get("ylabel", ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()

@@ -1,15 +1,16 @@
-"""Build the reproducibility report from findings files and the run store.
+"""Build the reproducibility report from findings files alone.
 
-    build-report report/findings.json [more.json ...] --runs .runs --out report
+    build-report report/findings.json [more.json ...] --out report
 
-Several findings files merge (the newest session wins per claim and tier), so a
-fast-tier laptop session and a full-tier GPU session make one report.
+Several findings files merge (per claim and tier the newest finding with evidence wins),
+so a fast-tier laptop session and a full-tier GPU session make one report. Every finding
+carries its recipe, rows, comparisons and figure data, and each session header the
+reports' titles, so neither the run store nor reference/ is read here.
 """
 from __future__ import annotations
 
 import argparse
 import collections
-import csv
 import datetime as dt
 import re
 import shutil
@@ -21,24 +22,31 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import jinja2
+import pandas as pd
 
 from harness.findings import VERDICTS, read_findings
-from harness.reference import ReferenceError, load_all
 from . import bn_figures, figures, slbi_figures
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VERDICT_COLORS = {
-    "reproduced": "#2e7d32", "not-reproduced": "#c62828", "expected-not-reproduced": "#ef6c00",
-    "not-run": "#757575", "under-specified": "#6a1b9a", "qualitative": "#1565c0",
+    "reproduced": "#2e7d32", "not-reproduced": "#c62828", "inconclusive": "#f9a825",
+    "expected-not-reproduced": "#ef6c00", "error": "#000000", "not-run": "#757575",
+    "under-specified": "#6a1b9a", "qualitative": "#1565c0",
 }
-TABLE_COLUMNS = ("claim_id", "tier", "verdict", "label", "reported", "measured", "delta", "tolerance", "spread", "n")
+TABLE_COLUMNS = ("claim_id", "tier", "verdict", "label", "reported", "measured", "delta", "tolerance", "spread", "n",
+                 "estimate", "low", "high", "method", "session")
+# One drawing function per figure kind; each takes (figure data, output path).
+DRAW = {"curves": figures.curves_figure, "band": bn_figures.band_figure, **slbi_figures.FIGURES}
+# Verdicts with nothing measured behind them: listed compactly, without a box.
+NO_EVIDENCE = ("not-run", "under-specified", "qualitative")
 
 
-def _reference_titles() -> dict[str, Any]:
-    try:
-        return load_all()
-    except ReferenceError:
-        return {}
+def _titles(sessions: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Report titles and summaries from the session headers (the newest session wins)."""
+    titles: dict[str, dict[str, str]] = {}
+    for session in sorted(sessions, key=lambda s: str(s.get("finished", ""))):
+        titles.update(session.get("reports") or {})
+    return titles
 
 
 def _group(findings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -49,20 +57,17 @@ def _group(findings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _summary(findings: list[dict[str, Any]]) -> dict[str, Any]:
-    overall = collections.Counter(f["verdict"] for f in findings)
-    per_report = collections.defaultdict(collections.Counter)
-    per_kind = collections.defaultdict(collections.Counter)
-    per_tier = collections.defaultdict(collections.Counter)
-    for f in findings:
-        per_report[f["report"]][f["verdict"]] += 1
-        per_kind[f["kind"]][f["verdict"]] += 1
-        per_tier[f["tier"]][f["verdict"]] += 1
-    return {
-        "overall": {v: overall.get(v, 0) for v in VERDICTS},
-        "per_report": {k: dict(v) for k, v in sorted(per_report.items())},
-        "per_kind": {k: dict(v) for k, v in sorted(per_kind.items())},
-        "per_tier": {k: dict(v) for k, v in sorted(per_tier.items())},
-    }
+    """Verdict counts overall and per report, kind and tier (pandas pivots)."""
+    frame = pd.DataFrame([{k: f[k] for k in ("report", "kind", "tier", "verdict")} for f in findings],
+                         columns=["report", "kind", "tier", "verdict"])
+    overall = frame["verdict"].value_counts()
+
+    def pivot(by: str) -> dict[str, dict[str, int]]:
+        table = frame.pivot_table(index=by, columns="verdict", aggfunc="size", fill_value=0)
+        return {str(k): {v: int(n) for v, n in row.items() if n} for k, row in table.iterrows()}
+
+    return {"overall": {v: int(overall.get(v, 0)) for v in VERDICTS},
+            "per_report": pivot("report"), "per_kind": pivot("kind"), "per_tier": pivot("tier")}
 
 
 def _tables(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -75,21 +80,30 @@ def _tables(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return tables
 
 
-def _conflicts(findings: list[dict[str, Any]], reference: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each pair of claims that contradict each other, both sides' words and numbers, and our findings."""
+def _conflicts(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each pair of claims that contradict each other, both sides' words, and our findings of each."""
     by_claim = collections.defaultdict(list)
     for f in findings:
         by_claim[f["claim_id"]].append(f)
-    entries = {cid: e for rep in reference.values() for cid, e in rep.claims.items()}
     pairs, seen = [], set()
-    for cid, entry in entries.items():
-        for other in entry.conflicts_with:
+    for cid, items in by_claim.items():
+        for other in items[0].get("conflicts_with") or []:
             key = tuple(sorted((cid, other)))
-            if key in seen or other not in entries:
+            if key in seen or other not in by_claim:
                 continue
             seen.add(key)
-            pairs.append({"sides": [{"entry": entries[c], "findings": by_claim.get(c, [])} for c in key]})
+            pairs.append({"sides": [{"claim_id": c, "statement": by_claim[c][0]["statement"],
+                                     "location": by_claim[c][0]["location"], "findings": by_claim[c]} for c in key]})
     return pairs
+
+
+def _headline(f: dict[str, Any]) -> dict[str, Any]:
+    """One line for the per-report overview: ours vs theirs, and the first comparison's interval."""
+    row = next((r for r in f.get("rows", []) if r.get("measured") is not None), {})
+    comp = next(iter(f.get("comparisons") or []), {})
+    return {"reported": row.get("reported"), "measured": row.get("measured"), "estimate": comp.get("estimate"),
+            "low": comp.get("low"), "high": comp.get("high"), "n": comp.get("n"), "method": comp.get("method"),
+            "what": row.get("label") or comp.get("label")}
 
 
 def _compute(findings: list[dict[str, Any]]) -> dict[str, Any]:
@@ -100,44 +114,59 @@ def _compute(findings: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _write_csv(findings: list[dict[str, Any]], path: Path) -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=TABLE_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for f in findings:
-            for row in f.get("rows", []):
-                writer.writerow({"claim_id": f["claim_id"], "tier": f["tier"], "verdict": f["verdict"], **row})
+    """One line per measured row and per comparison; a claim with neither still gets one line."""
+    lines = []
+    for f in findings:
+        base = {"claim_id": f["claim_id"], "tier": f["tier"], "verdict": f["verdict"], "session": f.get("session")}
+        lines += [{**base, **row} for row in f.get("rows", [])]
+        lines += [{**base, "label": c["label"], "estimate": c["estimate"], "low": c["low"], "high": c["high"],
+                   "n": c["n"], "method": c["method"], "tolerance": c.get("margin")} for c in f.get("comparisons", [])]
+        if not f.get("rows") and not f.get("comparisons"):
+            lines.append(base)
+    pd.DataFrame(lines, columns=list(TABLE_COLUMNS)).to_csv(path, index=False)
     return path
 
 
-def _figures(findings: list[dict[str, Any]], runs_dir: Path, out_dir: Path) -> None:
-    """Draw each finding's requested figures; attach their relative paths to the finding."""
+def _figures(findings: list[dict[str, Any]], out_dir: Path) -> None:
+    """Draw each finding's figures from their own data; attach the relative paths to the finding."""
     for f in findings:
         drawn = []
         for i, spec in enumerate(f.get("figures", [])):
             name = f"{f['claim_id'].replace('/', '_')}_{f['tier']}_{i}.svg"
-            draw = bn_figures.band_figure if spec.get("kind") == "band" else figures.curves_figure
-            draw = slbi_figures.FIGURES.get(spec.get("kind"), draw)
-            path = draw(spec, runs_dir, out_dir / "figures" / name)
+            draw = DRAW.get(spec.get("kind"), figures.curves_figure)
+            path = draw(spec, out_dir / "figures" / name)
             if path is not None:
                 drawn.append({"path": f"figures/{name}", "title": spec.get("title", ""), "kind": spec.get("kind")})
         f["drawn_figures"] = drawn
 
 
-def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], runs_dir: Path,
-                out_dir: Path) -> Path:
+def _forests(by_report: dict[str, list[dict[str, Any]]], out_dir: Path) -> dict[str, str]:
+    """A forest plot of every comparison per report (estimate, interval, margin)."""
+    out = {}
+    for report, items in by_report.items():
+        comparisons = [{**c, "claim_id": f["claim_id"], "tier": f["tier"]} for f in items
+                       for c in f.get("comparisons", [])]
+        path = figures.forest_figure(comparisons, VERDICT_COLORS, out_dir / "figures" / f"forest_{report}.svg")
+        if path is not None:
+            out[report] = f"figures/{path.name}"
+    return out
+
+
+def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    _figures(findings, runs_dir, out_dir)
+    _figures(findings, out_dir)
     summary = _summary(findings)
     chart = figures.verdict_chart(summary["overall"], VERDICT_COLORS, out_dir / "figures" / "verdicts.svg")
-    reference = _reference_titles()
+    by_report = _group(findings)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
     html = env.get_template("report.html.j2").render(
-        findings=findings, by_report=_group(findings), summary=summary, verdicts=VERDICTS,
-        tables={report: _tables(items) for report, items in _group(findings).items()},
-        conflicts=_conflicts(findings, reference),
-        colors=VERDICT_COLORS, sessions=sessions, compute=_compute(findings), reference=reference,
+        findings=findings, by_report=by_report, summary=summary, verdicts=VERDICTS,
+        tables={report: _tables(items) for report, items in by_report.items()},
+        conflicts=_conflicts(findings), headline=_headline, no_evidence=NO_EVIDENCE,
+        forests=_forests(by_report, out_dir), titles=_titles(sessions),
+        colors=VERDICT_COLORS, sessions=sessions, compute=_compute(findings),
         verdict_chart="figures/verdicts.svg" if chart else None,
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         css=(TEMPLATES / "report.css").read_text(),
@@ -159,11 +188,12 @@ def _num(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def build_report(findings_paths: Iterable[str | Path], runs_dir: str | Path, out_dir: str | Path) -> dict[str, Path]:
+def build_report(findings_paths: Iterable[str | Path], out_dir: str | Path) -> dict[str, Path]:
     """Write report.html, report.pdf and findings.csv into `out_dir`; returns their paths."""
     out_dir = Path(out_dir)
-    findings, sessions = read_findings([Path(p) for p in findings_paths])
-    html = render_html(findings, sessions, Path(runs_dir), out_dir)
+    merged, sessions = read_findings([Path(p) for p in findings_paths])
+    findings = [f.to_dict() for f in merged]
+    html = render_html(findings, sessions, out_dir)
     from weasyprint import HTML  # deferred: heavy import, only needed here
 
     warn_if_cjk_cannot_render(html.read_text())
@@ -194,15 +224,19 @@ def warn_if_cjk_cannot_render(html: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build-report", description=__doc__.split("\n\n")[0])
     parser.add_argument("findings", nargs="+", type=Path, help="findings.json file(s) written by pytest claims/")
-    parser.add_argument("--runs", type=Path, default=Path(".runs"), help="run store directory (default .runs)")
+    parser.add_argument("--runs", type=Path, default=None,
+                        help="no longer needed (findings carry their figure data); accepted for one release")
     parser.add_argument("--out", type=Path, default=Path("report"), help="output directory (default report)")
     args = parser.parse_args(argv)
     missing = [p for p in args.findings if not p.is_file()]
     if missing:
         parser.error(f"findings file(s) not found: {', '.join(map(str, missing))} (run pytest claims/ first)")
+    if args.runs is not None:
+        print("build-report: --runs is no longer needed (findings carry their figure data) and is ignored",
+              file=sys.stderr)
     start = time.perf_counter()
     try:
-        out = build_report(args.findings, args.runs, args.out)
+        out = build_report(args.findings, args.out)
     except ValueError as exc:
         parser.error(str(exc))
     print(f"wrote {out['html']}, {out['pdf']} and {out['csv']} in {time.perf_counter() - start:.1f} s")

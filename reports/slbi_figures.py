@@ -1,14 +1,13 @@
 """SLBI figures: accuracy vs pruning ratio, and conv-layer kernel norms (SLBI vs SGD), as SVG.
 
-Both read the probe results stored with each run (`extra.probes` of result.json):
+Both draw the probe results each figure carries from its runs (`extra.probes` at record time):
 `prune_curve` for the pruning curves, `conv_weights` for the kernel norms.
 A figure spec is what `Claim.figure` records: kind, title, metric (here the
-layer set, e.g. "conv3"), series {label: [run keys]}, and optionally
-`reported` {ratio: accuracy} to overlay the report's own curve.
+layer set, e.g. "conv3"), series {label: [runs with their probes]}, and optionally
+options.reported {ratio: accuracy} to overlay the report's own curve.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def load_probe(runs_dir: Path, key: str, probe: str) -> Any:
-    try:
-        return json.loads((runs_dir / key / "result.json").read_text())["extra"]["probes"][probe]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+def load_probe(run: dict[str, Any], probe: str) -> Any:
+    """A probe result carried with a figure's run (None when the run has none)."""
+    return (run.get("probes") or {}).get(probe)
 
 
 def _is_number(value: Any) -> bool:
@@ -33,15 +30,15 @@ def _is_number(value: Any) -> bool:
     return True
 
 
-def pruning_figure(spec: dict[str, Any], runs_dir: Path, out: Path) -> Path | None:
+def pruning_figure(spec: dict[str, Any], out: Path) -> Path | None:
     """Test accuracy vs pruning ratio of one layer set: one line per run, coloured per series label."""
     layer_set = spec.get("metric", "conv3")
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     drawn = 0
-    for i, (label, keys) in enumerate(spec["series"].items()):
-        for j, key in enumerate(keys):
-            curve = load_probe(runs_dir, key, "prune_curve")
+    for i, (label, runs) in enumerate(spec["series"].items()):
+        for j, run in enumerate(runs):
+            curve = load_probe(run, "prune_curve")
             if not curve or layer_set not in curve.get("accuracy", {}):
                 continue
             ax.plot(curve["ratios"], [100 * a for a in curve["accuracy"][layer_set]], color=colors[i % len(colors)],
@@ -51,7 +48,7 @@ def pruning_figure(spec: dict[str, Any], runs_dir: Path, out: Path) -> Path | No
     if not drawn:
         plt.close(fig)
         return None
-    reported = {float(k): v for k, v in (spec.get("reported") or {}).items() if _is_number(k) and _is_number(v)}
+    reported = {float(k): v for k, v in ((spec.get("options") or {}).get("reported") or {}).items() if _is_number(k) and _is_number(v)}
     if reported:
         ratios = sorted(reported)
         ax.plot(ratios, [100 * reported[r] for r in ratios], color="black", linestyle="--",
@@ -67,12 +64,12 @@ def pruning_figure(spec: dict[str, Any], runs_dir: Path, out: Path) -> Path | No
     return out
 
 
-def kernel_figure(spec: dict[str, Any], runs_dir: Path, out: Path) -> Path | None:
+def kernel_figure(spec: dict[str, Any], out: Path) -> Path | None:
     """One heatmap per series (its first run): L2 norm of every 5x5 kernel of the conv layer,
     input channels down, output filters across, one shared colour scale (dark = near zero)."""
     panels = []
-    for label, keys in spec["series"].items():
-        summary = next((s for s in (load_probe(runs_dir, k, "conv_weights") for k in keys) if s), None)
+    for label, runs in spec["series"].items():
+        summary = next((s for s in (load_probe(r, "conv_weights") for r in runs) if s), None)
         if summary and summary.get("kernel_norms"):
             panels.append((label, summary))
     if not panels:

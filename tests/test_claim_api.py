@@ -1,7 +1,9 @@
+import numpy as np
 import pytest
 
-from harness.claim import Claim, ClaimCheckFailed, ClaimContext
+from harness.claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
 from harness.reference import ClaimEntry, TierPlan
+from harness.result import RunResult, pack_bits
 from harness.runs import RunStore
 
 
@@ -9,70 +11,124 @@ def make_claim(tmp_path, tolerance, reported=None, seeds=1):
     entry = ClaimEntry(id="999/x", report="999_test", statement="A beats B", location="Table 1", kind="ordering",
                        reported=reported, tiers={"fast": TierPlan(seeds=seeds, tolerance=tolerance)}, recipe={},
                        expect="reproduced", why=None, source_file="999_test.yaml")
-    published = []
-    claim = Claim(entry=entry, tier="fast", context=ClaimContext(store=RunStore(tmp_path)), on_change=published.append)
-    return claim, published
+    return Claim(entry=entry, tier="fast", context=ClaimContext(store=RunStore(tmp_path)))
+
+
+def outcomes(claim):
+    return [c.outcome for c in claim.finding.comparisons]
 
 
 def test_within_passes_inside_and_fails_outside_the_tolerance(tmp_path):
-    claim, _ = make_claim(tmp_path, {"abs": 0.005, "why": "rounding"})
+    claim = make_claim(tmp_path, {"abs": 0.005, "why": "rounding"})
     claim.check_within("params", 11.1739, 11.17)
     with pytest.raises(ClaimCheckFailed, match="44.66"):
         claim.check_within("params", 44.66, 44.60)
-    assert [r["ok"] for r in claim.finding["rows"]] == [True, False]
+    assert [r["ok"] for r in claim.finding.rows] == [True, False]
+
+
+def test_within_over_seeds_uses_the_prediction_interval(tmp_path):
+    claim = make_claim(tmp_path, {"abs": 0.0, "why": "seed noise only"})
+    claim.check_within("acc", [0.80, 0.84, 0.82], 0.85)  # mean 0.82, s 0.02: one more run may well reach 0.85
+    with pytest.raises(ClaimCheckFailed):
+        claim.check_within("acc", [0.80, 0.801, 0.802], 0.85)
+    assert claim.finding.comparisons[0].method.startswith("prediction interval")
 
 
 def test_relative_tolerance(tmp_path):
-    claim, _ = make_claim(tmp_path, {"rel": 0.01, "why": "1%"})
-    assert claim.within("x", 101.0, 100.0) and not claim.within("x", 102.0, 100.0)
+    claim = make_claim(tmp_path, {"rel": 0.01, "why": "1%"})
+    assert claim.within("x", 101.0, 100.0) == "reproduced" and claim.within("x", 102.0, 100.0) == "not-reproduced"
 
 
-def test_ranks_first_uses_the_mean_over_seeds_and_the_margin(tmp_path):
-    claim, published = make_claim(tmp_path, {"margin": 0.0, "why": "directional"}, reported={"a": 0.9, "b": 0.8})
-    claim.check_ranks_first("a", {"a": [0.6, 0.7], "b": [0.65, 0.6]}, metric="acc")
-    assert published and published[-1]["rows"][0]["label"] == "a"
-    with pytest.raises(ClaimCheckFailed, match="does not rank first"):
-        claim.check_ranks_first("b", {"a": [0.6, 0.7], "b": [0.65, 0.6]}, metric="acc")
+def test_ranks_first_needs_every_interval_above_the_margin(tmp_path):
+    claim = make_claim(tmp_path, {"margin": 0.0, "why": "directional"}, reported={"a": 0.9, "b": 0.8})
+    claim.check_ranks_first("a", {"a": [0.70, 0.72, 0.71], "b": [0.60, 0.61, 0.62], "c": [0.5, 0.52, 0.5]}, "acc")
+    assert claim.finding.rows[0]["label"] == "a" and outcomes(claim) == ["reproduced", "reproduced"]
+    with pytest.raises(ClaimCheckFailed, match="b first"):
+        claim.check_ranks_first("b", {"a": [0.70, 0.72, 0.71], "b": [0.60, 0.61, 0.62]}, "acc")
 
 
-def test_a_tie_does_not_count_as_ranking_first(tmp_path):
-    claim, _ = make_claim(tmp_path, {"margin": 0.0, "why": "strict"})
-    with pytest.raises(ClaimCheckFailed):
-        claim.check_ranks_first("a", {"a": [0.5], "b": [0.5]}, metric="acc")
-    assert any("single-seed" in n for n in claim.finding["notes"])
+def test_a_one_of_three_seed_win_is_inconclusive_not_reproduced(tmp_path):
+    claim = make_claim(tmp_path, {"margin": 0.0, "why": "directional"})
+    with pytest.raises(ClaimInconclusive, match="inconclusive"):
+        claim.check_paired_better("0.9", [0.50, 0.49, 0.52], "0.5", [0.49, 0.50, 0.53], "final test accuracy")
+    assert outcomes(claim) == ["inconclusive"] and claim.finding.comparisons[0].n == 3
 
 
-def test_a_diverged_configuration_ranks_last(tmp_path):
-    claim, _ = make_claim(tmp_path, {"margin": 0.0, "why": "directional"})
-    claim.check_ranks_first("a", {"a": [0.2], "b": [float("nan")]}, metric="acc")
-
-
-def test_paired_better_compares_seed_pairs(tmp_path):
-    claim, _ = make_claim(tmp_path, {"margin": 0.01, "why": "noise"})
+def test_paired_better_rules_out_a_clear_loss(tmp_path):
+    claim = make_claim(tmp_path, {"margin": 0.01, "why": "noise"})
     claim.check_paired_better("bn", [0.8, 0.82, 0.79], "plain", [0.7, 0.75, 0.7], metric="acc")
-    with pytest.raises(ClaimCheckFailed, match="does not beat"):
-        claim.check_paired_better("bn", [0.8, 0.7], "plain", [0.79, 0.705], metric="acc")
+    with pytest.raises(ClaimCheckFailed, match="beats"):
+        claim.check_paired_better("bn", [0.60, 0.61, 0.62], "plain", [0.70, 0.70, 0.72], metric="acc")
+
+
+def _run(label_seed, correct):
+    hits = np.asarray(correct, dtype=bool)
+    return RunResult(key=f"k{label_seed}", spec={"seed": 0}, status="completed", curves={}, final_test_acc=hits.mean(),
+                     best_test_acc=hits.mean(), final_train_acc=0.0, param_count=1, wall_time=0.0, environment={},
+                     test_correct={"best": pack_bits(hits), "final": pack_bits(hits)})
+
+
+def test_one_seed_per_arm_uses_the_paired_test_set_noise(tmp_path):
+    claim = make_claim(tmp_path, {"margin": 0.0, "why": "directional"})
+    rng = np.random.default_rng(0)
+    base = rng.random(2000) < 0.7
+    better = base | (rng.random(2000) < 0.15)  # strictly more images right
+    claim._arms = {"a": [_run(1, better)], "b": [_run(2, base)]}
+    claim.check_paired_better("a", [better.mean()], "b", [base.mean()], "best test accuracy")
+    comp = claim.finding.comparisons[0]
+    assert comp.n == 1 and "McNemar" in comp.method and comp.p_value < 1e-6 and comp.low > 0
+
+
+def test_one_seed_without_per_image_data_is_inconclusive(tmp_path):
+    claim = make_claim(tmp_path, {"margin": 0.0, "why": "directional"})
+    with pytest.raises(ClaimInconclusive):
+        claim.check_paired_better("a", [0.3], "b", [0.2], "train_loss")
+
+
+def test_a_diverged_arm_is_worse_and_the_finding_says_which(tmp_path):
+    claim = make_claim(tmp_path, {"margin": 0.0, "why": "directional"})
+    diverged = RunResult(key="d", spec={"seed": 4}, status="diverged", curves={}, final_test_acc=float("nan"),
+                         best_test_acc=float("nan"), final_train_acc=float("nan"), param_count=1, wall_time=0.0,
+                         environment={}, diverged_at_step=17)
+    claim._arms = {"b": [diverged]}
+    claim.check_ranks_first("a", {"a": [0.2], "b": [float("nan")]}, metric="acc")
+    assert any("b seed 4 diverged at step 17" in n for n in claim.finding.notes)
+    with pytest.raises(ClaimCheckFailed):
+        claim.check_paired_better("b", [float("nan")], "a", [0.2], "acc")
 
 
 def test_ordered_checks_every_adjacent_pair(tmp_path):
-    claim, _ = make_claim(tmp_path, {"margin": 0.0, "why": "directional"})
-    claim.check_ordered(["a", "b", "c"], {"a": [0.9], "b": [0.8], "c": [0.7]}, metric="acc")
-    with pytest.raises(ClaimCheckFailed, match="b <= c"):
-        claim.check_ordered(["a", "b", "c"], {"a": [0.9], "b": [0.6], "c": [0.7]}, metric="acc")
+    claim = make_claim(tmp_path, {"margin": 0.0, "why": "directional"})
+    claim.check_ordered(["a", "b", "c"], {"a": [0.9, 0.91], "b": [0.8, 0.8], "c": [0.7, 0.705]}, metric="acc")
+    with pytest.raises(ClaimCheckFailed, match="order a > b > c"):
+        claim.check_ordered(["a", "b", "c"], {"a": [0.9, 0.91, 0.9], "b": [0.6, 0.6, 0.61], "c": [0.7, 0.71, 0.7]},
+                            metric="acc")
 
 
-def test_at_least_allows_the_abs_slack(tmp_path):
-    claim, _ = make_claim(tmp_path, {"abs": 0.005, "why": "rounding"})
-    claim.check_at_least("headline", 0.957, 0.96)
-    with pytest.raises(ClaimCheckFailed, match="below"):
+def test_equivalence_by_two_one_sided_tests(tmp_path):
+    claim = make_claim(tmp_path, {"abs": 0.03, "why": "band"})
+    claim.check_equivalent("gelu", [0.50, 0.52, 0.51], "relu", [0.505, 0.515, 0.50], "best test accuracy")
+    with pytest.raises(ClaimInconclusive):  # +0.015 and -0.072: the interval spans the band
+        claim.check_equivalent("gelu", [0.315, 0.228], "relu", [0.30, 0.30], "best test accuracy")
+    with pytest.raises(ClaimCheckFailed):
+        claim.check_equivalent("gelu", [0.70, 0.71, 0.72], "relu", [0.50, 0.505, 0.51], "best test accuracy")
+
+
+def test_at_least_bounds_over_seeds_and_exact_values(tmp_path):
+    claim = make_claim(tmp_path, {"abs": 0.005, "why": "rounding"})
+    claim.check_at_least("headline", 0.957, 0.96)  # an exact value within the slack
+    with pytest.raises(ClaimCheckFailed, match="bound"):
         claim.check_at_least("headline", 0.95, 0.96)
+    claim.check_at_least("headline", [0.97, 0.971, 0.969], 0.96)
+    with pytest.raises(ClaimInconclusive):
+        claim.check_at_least("headline", [0.95, 0.99], 0.96)
 
 
 def test_check_all_rows_records_every_row_before_failing(tmp_path):
-    claim, _ = make_claim(tmp_path, {"abs": 0, "why": "exact"})
+    claim = make_claim(tmp_path, {"abs": 0, "why": "exact"})
     claim.within("train", 50000, 50000)
     claim.within("val", 4999, 5000)
     claim.within("test", 5000, 5000)
     with pytest.raises(ClaimCheckFailed, match="val outside"):
         claim.check_all_rows("split sizes")
-    assert len(claim.finding["rows"]) == 3
+    assert len(claim.finding.rows) == 3

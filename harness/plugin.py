@@ -1,0 +1,339 @@
+"""pytest plugin (entry point `cifar_claims`): tier markers, options, the `claim` fixture, verdicts.
+
+Claim tests carry `@pytest.mark.claim("<report>/<slug>")` and are parametrized over the
+tiers (`fast`, `full`). Each test's Claim fills one typed Finding; the outcome of the test
+closes it (harness/finding.py): the check's own failure is not-reproduced, an inconclusive
+interval a skip with verdict inconclusive, any other exception (a crash, missing data, a
+bug) an error. Workers attach the closed finding to their test report; the controller keeps
+the newest per claim and tier, turns a crashed worker's test into an error finding, writes
+findings.json at the end and builds the report.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from _pytest.outcomes import Skipped
+
+from .claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
+from .data import REQUIRED_FILES, DatasetMissingError, ensure_files
+from .env import assign_worker_gpu, resolve_device, split_cpu_threads
+from .finding import Finding
+from .findings import session_info, write_findings
+from .reference import ReferenceError, all_claims, load_all
+from .runs import MODES, RUN_MODE_ENV, RUNS_ENV, SESSION_ENV, RunStore
+from .tiers import TIERS
+
+REPORT_DIR_ENV = "REPRO_REPORT_DIR"
+BASE_SEED_ENV = "REPRO_BASE_SEED"
+FINDING_KEY = "finding"
+STATE = pytest.StashKey[dict]()
+CLAIM = pytest.StashKey[Claim]()
+# Kinds whose claims never read a dataset (a parameter count, a statement).
+DATA_FREE_KINDS = ("params", "qualitative", "identity")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("reproducibility", "reproducibility claims")
+    group.addoption("--data-root", metavar="DIR", default=None,
+                    help="folder with cifar-10-batches-py/ and MNIST/raw/ (env REPRO_DATA; "
+                         "default ~/.cache/cifar-claims/data)")
+    group.addoption("--no-download", action="store_true", default=False,
+                    help="never download missing datasets (env REPRO_DOWNLOAD=0)")
+    group.addoption("--runs", metavar="DIR", default=None,
+                    help=f"run store directory (env {RUNS_ENV}; default .runs)")
+    group.addoption("--run-mode", choices=MODES, default=None,
+                    help=f"train missing runs (default), use cached runs only, or retrain (env {RUN_MODE_ENV})")
+    group.addoption("--checkpoint-every", metavar="N", type=int, default=None,
+                    help="save a resumable checkpoint every N epochs (env REPRO_CHECKPOINT_EVERY; default 1)")
+    group.addoption("--keep-checkpoints", action="store_true", default=False,
+                    help="keep each run's last checkpoint after it completes (default: removed)")
+    group.addoption("--device", metavar="DEV", default=None,
+                    help="auto (default), cpu, cuda or cuda:N (env REPRO_DEVICE); naming cpu lets full-tier "
+                         "claims train on the CPU")
+    group.addoption("--compile", action="store_true", default=None,
+                    help="torch.compile each model before training (env REPRO_COMPILE=1; default off); the "
+                         "compile time is recorded with each run")
+    group.addoption("--report-dir", metavar="DIR", default=None,
+                    help=f"where findings.json and the HTML/PDF report go (env {REPORT_DIR_ENV}; default report)")
+    group.addoption("--no-report", action="store_true", default=False,
+                    help="write findings.json but do not build the HTML/PDF report")
+    group.addoption("--base-seed", metavar="N", type=int, default=None,
+                    help=f"first seed of every claim's seed list (env {BASE_SEED_ENV}; default 0)")
+
+
+def _option(config: pytest.Config, name: str, env: str | None = None, default=None):
+    value = config.getoption(name)
+    if value is None and env:
+        value = os.environ.get(env)
+    return default if value is None else value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fast: laptop-CPU tier, tiny budgets")
+    config.addinivalue_line("markers", "full: the reports' own recipes (GPU)")
+    config.addinivalue_line("markers", "claim(id): the reference/ claim id this test checks")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # before anything touches CUDA: one GPU per worker, a share of the cores
+        assign_worker_gpu(int(worker.removeprefix("gw")))
+        split_cpu_threads(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    else:
+        os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
+        config.pluginmanager.register(Controller(config), "cifar-claims-controller")
+    config.stash[STATE] = {"reference": None}
+
+
+def _reference(config: pytest.Config):
+    state = config.stash[STATE]
+    if state["reference"] is None:
+        try:
+            state["reference"] = load_all()
+        except ReferenceError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return state["reference"]
+
+
+# -- collection: tiers, the test <-> reference check, the data a session needs ------------
+
+def _claim_id(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("claim")
+    if marker is None:
+        return None
+    params = {k: v for k, v in getattr(getattr(item, "callspec", None), "params", {}).items() if k != "claim_tier"}
+    return marker.args[0].format(**params)
+
+
+def _tier(item: pytest.Item) -> str | None:
+    return getattr(getattr(item, "callspec", None), "params", {}).get("claim_tier")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "claim_tier" in metafunc.fixturenames:
+        metafunc.parametrize("claim_tier", [pytest.param(t, marks=getattr(pytest.mark, t), id=t) for t in TIERS],
+                             indirect=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    claim_items = [i for i in items if "claim_tier" in getattr(i, "fixturenames", ())]
+    if not claim_items:
+        return
+    entries = all_claims(_reference(config))
+    problems, seen = [], set()
+    for item in claim_items:
+        cid = _claim_id(item)
+        if cid is None:
+            problems.append(f"{item.nodeid}: uses the claim fixture but has no @pytest.mark.claim(id)")
+        elif cid not in entries:
+            problems.append(f"{item.nodeid}: claim {cid!r} has no entry in reference/")
+        else:
+            seen.add(cid)
+            # `-k params`, `-k 000/losses` etc. select by claim id and kind
+            item.extra_keyword_matches.update({cid, entries[cid].kind, entries[cid].report})
+    if _whole_claims_dir_collected(config, claim_items):  # a partial run cannot tell which entries lack tests
+        for cid, entry in entries.items():
+            if cid not in seen:
+                problems.append(f"reference/{entry.source_file}: claim {cid!r} has no test in claims/")
+    if problems:
+        raise pytest.UsageError("claims and reference/ disagree:\n  " + "\n  ".join(problems))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop before the first claim when a selected claim would need a dataset that is not there."""
+    config = session.config
+    if _option(config, "run_mode", RUN_MODE_ENV, "train") == "cached-only" or config.option.collectonly:
+        return
+    entries = None
+    for item in session.items:
+        if "claim_tier" not in getattr(item, "fixturenames", ()):
+            continue
+        entries = entries or all_claims(_reference(config))
+        entry = entries.get(_claim_id(item) or "")
+        plan = entry.plan(_tier(item)) if entry else None
+        if entry is None or plan is None or plan.skip or entry.kind in DATA_FREE_KINDS \
+                or entry.expect in ("under-specified", "qualitative"):
+            continue
+        if _tier(item) == "full" and not _can_train_full(config):
+            continue
+        for name in REQUIRED_FILES:
+            try:
+                ensure_files(name, config.getoption("data_root"), False if config.getoption("no_download") else None)
+            except DatasetMissingError as exc:
+                raise pytest.UsageError(f"the selected claims need datasets: {exc}") from None
+        return
+
+
+def _whole_claims_dir_collected(config: pytest.Config, claim_items: list[pytest.Item]) -> bool:
+    if any("::" in str(a) for a in config.args):
+        return False
+    claims_dir = Path(str(config.rootpath)) / "claims"
+    modules = {Path(str(i.path)).resolve() for i in claim_items}
+    expected = {p.resolve() for p in claims_dir.glob("test_*.py")}
+    return bool(expected) and expected <= modules
+
+
+def _can_train_full(config: pytest.Config) -> bool:
+    device_opt = _option(config, "device", "REPRO_DEVICE")
+    return device_opt == "cpu" or resolve_device(device_opt).type == "cuda"
+
+
+# -- fixtures ------------------------------------------------------------------
+
+@pytest.fixture
+def claim_tier(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def claim_context(pytestconfig: pytest.Config) -> ClaimContext:
+    device_opt = _option(pytestconfig, "device", "REPRO_DEVICE")
+    device = resolve_device(device_opt)
+    train_kwargs = {
+        "device": device,
+        "data_root": pytestconfig.getoption("data_root"),
+        "download": False if pytestconfig.getoption("no_download") else None,
+        "checkpoint_every": int(_option(pytestconfig, "checkpoint_every", "REPRO_CHECKPOINT_EVERY", 1)),
+        "compile": pytestconfig.getoption("compile"),  # None: train() reads $REPRO_COMPILE
+    }
+    store = RunStore(pytestconfig.getoption("runs"), pytestconfig.getoption("run_mode"), train_kwargs=train_kwargs,
+                     keep_checkpoints=pytestconfig.getoption("keep_checkpoints"))
+    base_seed = int(_option(pytestconfig, "base_seed", BASE_SEED_ENV, 0))
+    return ClaimContext(store=store, base_seed=base_seed, can_train_full=_can_train_full(pytestconfig))
+
+
+@pytest.fixture
+def claim(request: pytest.FixtureRequest, claim_tier: str, claim_context: ClaimContext) -> Claim:
+    """The claim under test: its reference entry, tier, runs and checks."""
+    reference = _reference(request.config)
+    entry = all_claims(reference)[_claim_id(request.node)]
+    current = Claim(entry=entry, tier=claim_tier, context=claim_context, report_title=reference[entry.report].title)
+    request.node.stash[CLAIM] = current
+    plan = entry.plan(claim_tier)
+    if plan is None:
+        current.skip(f"no {claim_tier}-tier plan in reference/{entry.source_file}")
+    if plan.skip:
+        current.skip(plan.skip)
+    finding = current.finding
+    if finding.expect in ("under-specified", "qualitative"):
+        current.skip(f"{finding.expect}: {finding.why}")
+    if finding.expect == "not-reproduced":  # only the check's own failure counts as the expected outcome
+        request.node.add_marker(pytest.mark.xfail(reason=f"expected not to reproduce: {finding.why}", strict=True,
+                                                  raises=ClaimCheckFailed))
+    return current
+
+
+# -- closing a finding from the test's outcome (in the process that ran the test) -----------
+
+def _outcome(call: pytest.CallInfo) -> tuple[str, str | None]:
+    if call.excinfo is None:
+        return "reproduced", None
+    exc = call.excinfo.value
+    if isinstance(exc, ClaimInconclusive):
+        return "inconclusive", str(exc.msg)
+    if isinstance(exc, Skipped):
+        return "skipped", str(exc.msg)
+    if isinstance(exc, ClaimCheckFailed):
+        return "not-reproduced", str(exc)[-2000:]
+    return "error", f"{type(exc).__name__}: {exc}"[-2000:]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    claim = item.stash.get(CLAIM, None)
+    if claim is not None and claim.finding.verdict is None and (call.when == "call" or call.excinfo is not None):
+        outcome, message = _outcome(call)
+        finding = claim.finding.close(outcome, message=message, duration=call.duration)
+        finding.nodeid, finding.command = item.nodeid, f"pytest '{item.nodeid}'"
+        finding.session = os.environ.get(SESSION_ENV, "")
+        item.user_properties.append((FINDING_KEY, json.dumps(finding.to_dict(), default=str)))
+    elif claim is not None and call.when == "setup" and call.excinfo is None:
+        # an open finding travels with the setup report, so a worker that dies mid-test still leaves its claim
+        item.user_properties.append(("pending_" + FINDING_KEY, json.dumps(claim.finding.to_dict(), default=str)))
+    yield
+
+
+# -- findings: collected on the controller, written at the end -------------------
+
+class Controller:
+    """The session's findings, kept in the controlling process (the xdist controller, or the only one)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.findings: dict[tuple[str, str], Finding] = {}
+        self.pending: dict[str, str] = {}  # nodeid -> open finding (JSON) of a test that has started
+        self.started = time.time()
+        self.interrupted = False
+        self.findings_path: Path | None = None
+        self.outputs: dict[str, Path] | None = None
+        self.report_error: str | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        if FINDING_KEY in props:
+            finding = Finding.from_dict(json.loads(props[FINDING_KEY]))
+            self.findings[(finding.claim_id, finding.tier)] = finding
+            self.pending.pop(report.nodeid, None)
+        elif "pending_" + FINDING_KEY in props:
+            self.pending[report.nodeid] = props["pending_" + FINDING_KEY]
+        elif report.failed and report.nodeid in self.pending:  # the worker crashed while running it
+            self._close_pending(report.nodeid, f"the test process crashed: {str(report.longrepr)[-1500:]}")
+
+    def _close_pending(self, nodeid: str, message: str) -> None:
+        finding = Finding.from_dict(json.loads(self.pending.pop(nodeid)))
+        finding.close("error", message=message)
+        finding.nodeid, finding.command = nodeid, f"pytest '{nodeid}'"
+        finding.session = os.environ.get(SESSION_ENV, "")
+        self.findings.setdefault((finding.claim_id, finding.tier), finding)
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.interrupted = True
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        for nodeid in list(self.pending):  # started, never reported: the session was cut short
+            self._close_pending(nodeid, "the session ended before this test finished (interrupted or crashed)")
+        if not self.findings:
+            return
+        config = self.config
+        out_dir = Path(_option(config, "report_dir", REPORT_DIR_ENV, "report"))
+        info = session_info(
+            id=os.environ.get(SESSION_ENV, ""), started=self.started, duration=time.time() - self.started,
+            args=list(config.invocation_params.args), markexpr=config.getoption("markexpr"),
+            run_mode=_option(config, "run_mode", RUN_MODE_ENV, "train"),
+            workers=os.environ.get("PYTEST_XDIST_WORKER_COUNT") or getattr(config.option, "numprocesses", None),
+            interrupted=self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED,
+            reports={k: {"title": r.title, "summary": r.summary, "source": r.source}
+                     for k, r in _reference(config).items()},
+        )
+        self.findings_path = write_findings(out_dir / "findings.json", [f.to_dict() for f in self.findings.values()],
+                                            info)
+        if config.getoption("no_report"):
+            return
+        from reports.build import build_report
+
+        try:
+            self.outputs = build_report([self.findings_path], out_dir)
+        except Exception as exc:  # the report is a product: failing to build it fails the session
+            self.report_error = repr(exc)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+        if not self.findings:
+            return
+        counts = collections.Counter((f.tier, f.verdict) for f in self.findings.values())
+        terminalreporter.section("reproducibility verdicts")
+        for tier in TIERS:
+            row = {v: n for (t, v), n in sorted(counts.items()) if t == tier}
+            if row:
+                terminalreporter.write_line(f"{tier}: " + ", ".join(f"{n} {v}" for v, n in row.items()))
+        if self.findings_path:
+            terminalreporter.write_line(f"findings: {self.findings_path}")
+        if self.outputs:
+            terminalreporter.write_line(f"reproducibility report: {self.outputs['html']} and {self.outputs['pdf']}")
+        if self.report_error:
+            terminalreporter.write_line(f"report build FAILED: {self.report_error}", red=True)

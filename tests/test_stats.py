@@ -1,0 +1,76 @@
+"""The statistics against textbook cases computed by hand."""
+import math
+
+import numpy as np
+import pytest
+
+from harness import stats
+
+
+def test_paired_t_interval_by_hand():
+    # differences 1, 2, 3: mean 2, s = 1, sem = 1/sqrt(3); t(0.975, df 2) = 4.302653
+    iv = stats.paired_t([1.0, 2.0, 3.0])
+    half = 4.302653 / math.sqrt(3)
+    assert iv.estimate == 2.0 and iv.n == 3
+    assert iv.low == pytest.approx(2 - half, abs=1e-5) and iv.high == pytest.approx(2 + half, abs=1e-5)
+
+
+def test_one_value_has_no_interval():
+    iv = stats.paired_t([0.5])
+    assert iv.low == -math.inf and iv.high == math.inf and "no interval" in iv.method
+
+
+def test_mcnemar_on_a_two_by_two_table():
+    # discordant counts 10 and 2: exact two-sided p = 2 * P(X <= 2 | n=12, 1/2) = 2 * 79/4096
+    assert stats.mcnemar_exact(10, 2) == pytest.approx(2 * 79 / 4096)
+    assert stats.mcnemar_exact(0, 0) == 1.0
+    a = np.array([1] * 80 + [1] * 10 + [0] * 2 + [0] * 8, dtype=bool)
+    b = np.array([1] * 80 + [0] * 10 + [1] * 2 + [0] * 8, dtype=bool)
+    iv = stats.paired_test_set(a, b)
+    se = math.sqrt(12 - 8 ** 2 / 100) / 100  # Wald interval of a paired difference of proportions
+    assert iv.estimate == pytest.approx(0.08) and iv.p_value == pytest.approx(2 * 79 / 4096)
+    assert iv.high - iv.estimate == pytest.approx(1.959964 * se, rel=1e-5)
+
+
+def test_tost_on_a_known_case():
+    # differences 0, .01, .02, .01: mean 0.01, s = sqrt(0.0002 / 3), sem = s / 2; t(0.95, df 3) = 2.353363,
+    # so the 90% interval is 0.01 +- 0.009608 = [0.000392, 0.019608]
+    tost = stats.paired_t([0.0, 0.01, 0.02, 0.01], confidence=0.90)
+    wide = stats.paired_t([0.0, 0.01, 0.02, 0.01])
+    assert tost.low == pytest.approx(0.000392, abs=1e-6) and tost.high == pytest.approx(0.019608, abs=1e-6)
+    assert stats.decide_equivalent(tost, wide, 0.03) == stats.REPRODUCED   # inside +-0.03
+    assert stats.decide_equivalent(tost, wide, 0.015) == stats.INCONCLUSIVE  # neither inside nor outside
+    far = stats.paired_t([0.10, 0.11, 0.12, 0.11])
+    assert stats.decide_equivalent(far, far, 0.03) == stats.NOT_REPRODUCED
+
+
+def test_prediction_interval_by_hand():
+    iv = stats.prediction_interval([1.0, 2.0, 3.0])
+    half = 4.302653 * 1.0 * math.sqrt(1 + 1 / 3)
+    assert iv.low == pytest.approx(2 - half, abs=1e-5) and iv.high == pytest.approx(2 + half, abs=1e-5)
+
+
+def test_one_sided_bounds_and_the_binomial_bound_of_one_run():
+    iv = stats.one_sided_bounds([0.96, 0.97, 0.98])
+    assert iv.low == pytest.approx(0.97 - 2.919986 * 0.01 / math.sqrt(3), abs=1e-5)  # t(0.95, df 2)
+    correct = np.array([1] * 960 + [0] * 40, dtype=bool)
+    one = stats.one_sided_bounds([0.96], correct=correct)
+    assert 0.945 < one.low < 0.96 < one.high < 0.975 and "Clopper-Pearson" in one.method
+    assert stats.decide_at_least(one, 0.94) == stats.REPRODUCED
+    assert stats.decide_at_least(one, 0.98) == stats.NOT_REPRODUCED
+    assert stats.decide_at_least(one, 0.955) == stats.INCONCLUSIVE
+
+
+def test_decisions_and_their_combination():
+    iv = stats.Interval(0.02, 0.01, 0.03, 3, "t")
+    assert stats.decide_better(iv, margin=0.0) == stats.REPRODUCED
+    assert stats.decide_better(iv, margin=0.05) == stats.NOT_REPRODUCED
+    assert stats.decide_better(iv, margin=0.02) == stats.INCONCLUSIVE
+    assert stats.combine(["reproduced", "inconclusive"]) == stats.INCONCLUSIVE
+    assert stats.combine(["reproduced", "not-reproduced", "inconclusive"]) == stats.NOT_REPRODUCED
+    assert stats.combine(["reproduced", "reproduced"]) == stats.REPRODUCED
+
+
+def test_rounding_half_unit():
+    assert stats.rounding_half_unit(0.8911) == pytest.approx(0.00005)
+    assert stats.rounding_half_unit(94.93) == pytest.approx(0.005)
