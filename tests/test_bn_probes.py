@@ -216,10 +216,10 @@ def test_smooth_and_downsample():
 def test_band_figures_are_drawn_from_the_finding(tmp_path):
     from reports import build
 
-    spec = {"kind": "band", "title": "t", "ylabel": "loss", "log": True,
+    spec = {"kind": "band", "title": "t", "options": {"ylabel": "loss", "log": True},
             "series": {"VGG-A": {"x": [0, 1, 2], "lo": [1, 2, 1], "hi": [2, 3, 4], "line": [2, 3, 4]},
                        "VGG-A+BN": {"x": [0, 1, 2], "lo": [1, 1, 1], "hi": [1.5, 1.2, 1.1]}}}
     finding = {"claim_id": "000/x", "tier": "fast", "figures": [spec, {**spec, "series": {}}]}
-    build._figures([finding], tmp_path / "runs", tmp_path)
+    build._figures([finding], tmp_path)
     assert [f["kind"] for f in finding["drawn_figures"]] == ["band"]
     assert (tmp_path / finding["drawn_figures"][0]["path"]).read_text().lstrip().startswith("<?xml")

@@ -4,28 +4,26 @@ import subprocess
 
 import pytest
 
+from harness.finding import FINDING_VERSION, Comparison, Figure, Finding, RunRecord
 from harness.findings import read_findings, write_findings
 from reports.build import build_report, main
 
 pypdf = pytest.importorskip("pypdf")
 
 
-def finding(cid, verdict, tier="fast", **extra):
-    base = {"claim_id": cid, "report": "000_9e3337487a7f39ea", "kind": "ordering", "tier": tier,
-            "statement": f"statement of {cid}", "location": "Table 1", "expect": "reproduced", "why": None,
-            "rows": [{"label": "a", "reported": 0.9, "measured": 0.88, "delta": -0.02, "tolerance": 0.01, "ok": False}],
-            "runs": [], "notes": [], "figures": [], "seeds": 1, "verdict": verdict, "command": f"pytest -k {cid}"}
-    base.update(extra)
-    return base
+def finding(cid, verdict, tier="fast", *, measured=True, **extra):
+    """A closed finding as the plugin writes it (the schema is harness.finding's, not a copy)."""
+    f = Finding(claim_id=cid, report="000_9e3337487a7f39ea", kind=extra.pop("kind", "ordering"), tier=tier,
+                statement=f"statement of {cid}", location="Table 1", expect="reproduced", why=None, seeds=1,
+                command=f"pytest -k {cid}", verdict=verdict, outcome=verdict)
+    if measured:
+        f.rows.append({"label": "a", "reported": 0.9, "measured": 0.88, "delta": -0.02, "tolerance": 0.01, "ok": False})
+    for key, value in extra.items():
+        setattr(f, key, value)
+    return f.to_dict()
 
 
-@pytest.fixture
-def run_store(tmp_path):
-    runs = tmp_path / "runs"
-    (runs / "abc123").mkdir(parents=True)
-    (runs / "abc123" / "result.json").write_text(json.dumps(
-        {"curves": {"epoch": [1, 2, 3], "test_acc": [0.3, 0.5, 0.6]}}))
-    return runs
+CURVES_RUN = {"key": "abc123", "seed": 0, "curves": {"epoch": [1, 2, 3], "test_acc": [0.3, 0.5, 0.6]}, "probes": {}}
 
 
 def pdf_text(path):
@@ -33,44 +31,88 @@ def pdf_text(path):
     return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
 
 
-def test_report_from_a_small_findings_file(tmp_path, run_store):
+def test_report_from_a_small_findings_file(tmp_path):
     findings = [
-        finding("000/losses-ce-best", "reproduced", runs=[{"key": "abc123", "label": "ce", "seed": 0, "wall_time": 3.0,
-                                                          "device": "cpu", "status": "completed"}],
-                figures=[{"kind": "curves", "title": "Loss curves", "metric": "test_acc",
-                          "series": {"ce": ["abc123"]}}]),
+        finding("000/losses-ce-best", "reproduced",
+                runs=[RunRecord(key="abc123", label="ce", seed=0, wall_time=3.0, device="cpu", status="completed")],
+                figures=[Figure(kind="curves", title="Loss curves", metric="test_acc", series={"ce": [CURVES_RUN]})],
+                comparisons=[Comparison(label="ce - mse", estimate=0.02, low=0.01, high=0.03, n=3, method="t",
+                                        margin=0.0, outcome="reproduced")]),
         finding("000/params/resnet18", "not-reproduced", kind="params"),
-        finding("000/table1/mse/best-test-acc", "not-run", tier="full", skip_reason="needs a GPU"),
+        finding("000/table1/mse/best-test-acc", "not-run", tier="full", skip_reason="needs a GPU", measured=False),
+        finding("000/x/inconclusive", "inconclusive", skip_reason="inconclusive: interval spans the margin"),
+        finding("000/x/error", "error", error="DatasetMissingError: cifar10 not found"),
     ]
-    path = write_findings(tmp_path / "findings.json", findings, {"args": ["claims"]})
-    out = build_report([path], run_store, tmp_path / "out")
+    path = write_findings(tmp_path / "findings.json", findings, {"args": ["claims"], "reports": {
+        "000_9e3337487a7f39ea": {"title": "ResNet-18 searches", "summary": "a search", "source": "000.txt"}}})
+    out = build_report([path], tmp_path / "out")
     pages, text = pdf_text(out["pdf"])
     assert pages >= 4
-    for heading in ("Reproducibility report", "Contents", "Summary", "Provenance"):
+    for heading in ("Reproducibility report", "Contents", "Summary", "Provenance", "ResNet-18 searches", "Scope."):
         assert heading in text
     for f in findings:
         assert f["claim_id"] in text
-    assert "needs a GPU" in text
+    assert "needs a GPU" in text and "inconclusive" in text and "DatasetMissingError" in text
     assert f"page 2 of {pages}" in text  # the print stylesheet took effect (page numbers in the footer)
     toc = text.split("Contents", 1)[1].split("Summary", 2)
     assert toc[1].lstrip(" .").split()[0].isdigit()  # the table of contents gives each chapter's page
-    assert (tmp_path / "out" / "figures").glob("*.svg")
     assert len(list((tmp_path / "out" / "figures").glob("000_losses-ce-best_fast_0.svg"))) == 1
-    assert out["csv"].read_text().count("\n") == 1 + 3  # header + one row per finding row
+    assert len(list((tmp_path / "out" / "figures").glob("forest_000_9e3337487a7f39ea.svg"))) == 1
+    csv = out["csv"].read_text()
+    assert csv.count("000/table1/mse/best-test-acc") == 1  # a claim without measured rows still has a line
+    assert "0.01" in csv and "ce - mse" in csv  # comparisons with their interval
+
+
+def test_the_report_needs_neither_the_run_store_nor_reference(tmp_path, monkeypatch):
+    """Built in an empty folder with reference/ pointed nowhere: the same figures from the findings alone."""
+    path = write_findings(tmp_path / "findings.json", [finding(
+        "000/losses-ce-best", "reproduced",
+        figures=[Figure(kind="curves", title="c", series={"ce": [CURVES_RUN]}),
+                 Figure(kind="band", title="b", series={"BN": {"x": [0, 1], "lo": [1, 1], "hi": [2, 2]}},
+                        options={"ylabel": "loss"})])], {})
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    monkeypatch.setenv("REPRO_REFERENCE", str(tmp_path / "no-reference"))
+    monkeypatch.setenv("REPRO_RUNS", str(tmp_path / "no-runs"))
+    out = build_report([path], empty / "out")
+    drawn = sorted(p.name for p in (empty / "out" / "figures").glob("000_*.svg"))
+    assert drawn == ["000_losses-ce-best_fast_0.svg", "000_losses-ce-best_fast_1.svg"]
+    assert not (tmp_path / "no-runs").exists() and out["pdf"].stat().st_size > 0
 
 
 def test_report_builds_with_zero_findings(tmp_path):
     path = write_findings(tmp_path / "findings.json", [], {})
-    out = build_report([path], tmp_path / "runs", tmp_path / "out")
+    out = build_report([path], tmp_path / "out")
     pages, text = pdf_text(out["pdf"])
     assert pages >= 1 and "Summary" in text
 
 
 def test_merging_sessions_keeps_the_newest_result_per_claim(tmp_path):
-    old = write_findings(tmp_path / "old.json", [finding("000/x", "not-run")], {"finished": "2026-01-01T00:00:00"})
+    old = write_findings(tmp_path / "old.json", [finding("000/x", "not-run", measured=False)],
+                         {"finished": "2026-01-01T00:00:00"})
     new = write_findings(tmp_path / "new.json", [finding("000/x", "reproduced")], {"finished": "2026-02-01T00:00:00"})
     merged, sessions = read_findings([new, old])
-    assert [f["verdict"] for f in merged] == ["reproduced"] and len(sessions) == 2
+    assert [f.verdict for f in merged] == ["reproduced"] and len(sessions) == 2
+
+
+def test_a_newer_finding_without_evidence_never_displaces_a_measured_one(tmp_path):
+    old = write_findings(tmp_path / "old.json", [finding("000/x", "reproduced")],
+                         {"finished": "2026-01-01T00:00:00", "id": "gpu-box"})
+    new = write_findings(tmp_path / "new.json", [finding("000/x", "not-run", measured=False)],
+                         {"finished": "2026-02-01T00:00:00", "id": "laptop"})
+    merged, _ = read_findings([new, old])
+    assert [(f.verdict, f.session) for f in merged] == [("reproduced", "gpu-box")]
+
+
+def test_a_findings_file_of_another_version_is_a_clear_error(tmp_path):
+    path = tmp_path / "findings.json"
+    path.write_text(json.dumps({"version": FINDING_VERSION + 7, "session": {}, "findings": []}))
+    with pytest.raises(ValueError, match=f"version {FINDING_VERSION + 7}"):
+        read_findings([path])
+    path.write_text(json.dumps({"version": FINDING_VERSION, "session": {}, "findings": [{"claim_id": "000/x"}]}))
+    with pytest.raises(ValueError, match="000/x.*lacks fields"):
+        read_findings([path])
 
 
 def test_command_line_rejects_a_missing_findings_file(tmp_path, capsys):
@@ -82,7 +124,7 @@ def test_command_line_rejects_a_missing_findings_file(tmp_path, capsys):
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
 def test_first_pages_render_to_png(tmp_path):
     path = write_findings(tmp_path / "findings.json", [finding("000/x", "reproduced")], {})
-    out = build_report([path], tmp_path / "runs", tmp_path / "out")
+    out = build_report([path], tmp_path / "out")
     subprocess.run(["pdftoppm", "-r", "40", "-l", "2", "-png", str(out["pdf"]), str(tmp_path / "page")], check=True)
     assert len(list(tmp_path.glob("page*.png"))) == 2
 
@@ -90,9 +132,10 @@ def test_first_pages_render_to_png(tmp_path):
 @pytest.mark.parametrize("verdicts", [["not-run", "not-run"], ["not-reproduced", "expected-not-reproduced"]])
 def test_report_builds_with_only_skipped_or_only_failed_claims(tmp_path, verdicts):
     findings = [finding(f"000/c{i}", v, failure="AssertionError: measured 0.5" if v == "not-reproduced" else None,
-                        skip_reason="needs a GPU" if v == "not-run" else None) for i, v in enumerate(verdicts)]
+                        skip_reason="needs a GPU" if v == "not-run" else None, measured=v != "not-run")
+                for i, v in enumerate(verdicts)]
     path = write_findings(tmp_path / "findings.json", findings, {})
-    out = build_report([path], tmp_path / "runs", tmp_path / "out")
+    out = build_report([path], tmp_path / "out")
     _, text = pdf_text(out["pdf"])
     assert all(f["claim_id"] in text for f in findings)
 
