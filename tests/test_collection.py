@@ -1,10 +1,16 @@
-"""The collection-time contract between claims/ and reference/, checked in a scratch project."""
+"""The plugin in scratch projects: the collection contract, verdicts, errors, crashes.
+
+The scratch projects have no conftest.py: the plugin loads through its pytest11 entry point.
+"""
+import importlib.metadata
+import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 from harness.env import assign_worker_gpu
 
@@ -35,7 +41,6 @@ def test_size(claim):
 
 
 def scratch(tmp_path, entry=ENTRY, test=TEST):
-    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "reference").mkdir()
     (tmp_path / "reference" / "999_scratch.yaml").write_text(textwrap.dedent(entry))
     (tmp_path / "claims").mkdir()
@@ -114,3 +119,57 @@ def test_running_one_claims_file_does_not_demand_other_files_tests(tmp_path):
     (project / "claims" / "test_other.py").unlink()
     done = run_pytest(project, "claims", "--collect-only")
     assert done.returncode != 0 and "999/elsewhere" in done.stdout + done.stderr
+
+
+def findings_of(project, out="out"):
+    return {(f["claim_id"], f["tier"]): f for f in json.loads((project / out / "findings.json").read_text())["findings"]}
+
+
+def test_the_plugin_is_an_installed_entry_point():
+    points = importlib.metadata.entry_points(group="pytest11")
+    assert any(p.name == "cifar_claims" and p.value == "harness.plugin" for p in points)
+
+
+CRASHING = TEST + '''
+
+@pytest.mark.claim("999/crash")
+def test_crash(claim):
+    {body}
+'''
+CRASH_ENTRY = ENTRY + ENTRY.split("claims:\n")[1].replace("999/size", "999/crash")
+
+
+def test_an_exception_in_a_claim_is_an_error_never_a_verdict(tmp_path):
+    project = scratch(tmp_path, entry=CRASH_ENTRY, test=CRASHING.format(body="raise MemoryError('CUDA out of memory')"))
+    done = run_pytest(project, "claims", "-m", "fast", "--no-report", "--report-dir", "out")
+    assert done.returncode != 0
+    crash = findings_of(project)[("999/crash", "fast")]
+    assert crash["verdict"] == "error" and "MemoryError: CUDA out of memory" in crash["error"]
+    assert findings_of(project)[("999/size", "fast")]["verdict"] == "reproduced"
+
+
+def test_an_expected_failure_xfails_only_on_the_checks_own_failure(tmp_path):
+    entry = ENTRY + ENTRY.split("claims:\n")[1].replace("999/size", "999/crash").replace(
+        "reported: 11.17", "reported: 11.17\n    expect: not-reproduced\n    why: a wrong count")
+    project = scratch(tmp_path, entry=entry, test=CRASHING.format(body="raise KeyError('renamed field')"))
+    done = run_pytest(project, "claims", "-m", "fast", "--no-report", "--report-dir", "out")
+    assert done.returncode != 0 and "xfailed" not in done.stdout.splitlines()[-1], done.stdout
+    assert findings_of(project)[("999/crash", "fast")]["verdict"] == "error"
+
+
+def test_a_crashed_worker_leaves_an_error_finding(tmp_path):
+    project = scratch(tmp_path, entry=CRASH_ENTRY, test=CRASHING.format(body="import os; os._exit(9)"))
+    done = run_pytest(project, "claims", "-m", "fast", "-n", "2", "--no-report", "--report-dir", "out")
+    assert done.returncode != 0
+    crash = findings_of(project)[("999/crash", "fast")]
+    assert crash["verdict"] == "error" and "crashed" in crash["error"], crash
+
+
+def test_a_missing_dataset_stops_the_session_before_the_first_claim(tmp_path):
+    entry = ENTRY.replace("kind: params", "kind: ordering")
+    done = run_pytest(scratch(tmp_path, entry=entry), "claims", "-m", "fast", "--no-download",
+                      f"--data-root={tmp_path / 'empty'}", "--report-dir", "out")
+    out = done.stdout + done.stderr
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, out
+    assert str(tmp_path / "empty") in out and "--data-root" in out and "cifar10" in out
+    assert not (tmp_path / "out" / "findings.json").exists()  # no finding at all, let alone not-reproduced
