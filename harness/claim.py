@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pytest
 
-from .reference import ClaimEntry, TierPlan
+from .reference import ClaimEntry, ReferenceError, TierPlan
 from .result import RunResult
 from .runs import RunNotCachedError, RunStore
 from .spec import Spec
@@ -84,6 +84,14 @@ class Claim:
     @property
     def tolerance(self) -> dict[str, Any]:
         return self.plan.tolerance
+
+    def _tolerance_value(self, key: str) -> float:
+        """The tier's tolerance `key`: absent is a reference error naming the field, never a silent zero."""
+        if key not in self.tolerance:
+            given = sorted(k for k in self.tolerance if k != "why") or "none"
+            raise ReferenceError(f"reference error in {self.entry.source_file}, claim {self.entry.id!r}, field "
+                                 f"'tiers.{self.tier}.tolerance.{key}': this check reads {key}; the tier gives {given}")
+        return float(self.tolerance[key])
 
     def seeds(self) -> list[int]:
         return [self.context.base_seed + i for i in range(self.plan.seeds)]
@@ -177,7 +185,7 @@ class Claim:
     def check_ranks_first(self, winner: str, values: Mapping[str, Sequence[float]], metric: str) -> None:
         """`winner` has the highest mean over seeds, ahead of every other by the tier's margin."""
         __tracebackhide__ = True
-        margin = float(self.tolerance.get("margin", 0.0))
+        margin = self._tolerance_value("margin")
         means = {k: _mean(v) for k, v in values.items()}
         ranking = sorted(means, key=means.get, reverse=True)
         reported = self.reported if isinstance(self.reported, Mapping) else {}
@@ -196,7 +204,7 @@ class Claim:
                             worse_values: Sequence[float], metric: str) -> None:
         """`better` beats `worse` on the mean of seed-paired differences by more than the margin."""
         __tracebackhide__ = True
-        margin = float(self.tolerance.get("margin", 0.0))
+        margin = self._tolerance_value("margin")
         diffs = [a - b for a, b in zip(better_values, worse_values)]
         mean_diff = _mean(diffs)
         wins = sum(d > 0 for d in diffs)
@@ -213,7 +221,7 @@ class Claim:
     def check_ordered(self, labels: Sequence[str], values: Mapping[str, Sequence[float]], metric: str) -> None:
         """Means over seeds decrease along `labels` (best first), each step by more than the margin."""
         __tracebackhide__ = True
-        margin = float(self.tolerance.get("margin", 0.0))
+        margin = self._tolerance_value("margin")
         means = {k: _mean(values[k]) for k in labels}
         reported = self.reported if isinstance(self.reported, Mapping) else {}
         broken = [(a, b) for a, b in zip(labels, labels[1:]) if not means[a] - means[b] > margin]
@@ -227,7 +235,7 @@ class Claim:
     def check_at_least(self, label: str, measured: float, bound: float) -> None:
         """measured >= bound - abs tolerance (a headline such as 'reaches 96%')."""
         __tracebackhide__ = True
-        slack = float(self.tolerance.get("abs", 0.0))
+        slack = self._tolerance_value("abs")
         ok = math.isfinite(measured) and measured >= bound - slack
         self._row(label=label, reported=bound, measured=measured, delta=measured - bound, tolerance=slack, ok=ok,
                   detail="at least")
