@@ -224,8 +224,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         run_mode=config.getoption("run_mode") or os.environ.get(RUN_MODE_ENV) or "train",
         workers=os.environ.get("PYTEST_XDIST_WORKER_COUNT") or getattr(config.option, "numprocesses", None),
     )
-    path = write_findings(out_dir / "findings.json", _FINDINGS.values(), info)
     terminal = config.pluginmanager.get_plugin("terminalreporter")
+    try:
+        path = write_findings(out_dir / "findings.json", _FINDINGS.values(), info)
+    except OSError as exc:  # a full disk, say: one clear line and a failed session, not an internal error
+        if terminal:
+            terminal.write_line(f"findings NOT written: {exc}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return
     if config.getoption("no_report"):
         if terminal:
             terminal.write_line(f"findings: {path}")

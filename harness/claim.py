@@ -118,8 +118,8 @@ class Claim:
                       f"use --device cpu to train on the CPU anyway, or --run-mode cached-only")
         try:
             result = store.get(spec)
-        except RunNotCachedError:
-            self.skip(f"cached-only: run {spec.key} ({label}, seed {spec.seed}) is not in {store.root}")
+        except RunNotCachedError as exc:  # missing, or stored but corrupt: the store's message says which
+            self.skip(f"cached-only ({label}): {exc}")
         self.finding["runs"].append({
             "key": result.key, "label": label, "seed": spec.seed, "status": result.status,
             "diverged_at_step": result.diverged_at_step, "device": result.environment.get("device"),

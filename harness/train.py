@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from . import cpu, data
+from .atomic import atomic_write
 from .env import environment, resolve_device
 from .losses import get_loss
 from .models import count_parameters, create_model
@@ -278,9 +279,9 @@ def _save_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, cu
         "probes": {name: probe.state_dict() for name, probe in probes.items()},
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
     }
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda handle: torch.save(payload, handle), what=f"the checkpoint of run {spec.key}",
+                 fix="free some space or choose another run directory (--runs / $REPRO_RUNS), or checkpoint "
+                     "less often (--checkpoint-every)")
 
 
 class CorruptCheckpointWarning(UserWarning):

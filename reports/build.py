@@ -200,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     missing = [p for p in args.findings if not p.is_file()]
     if missing:
         parser.error(f"findings file(s) not found: {', '.join(map(str, missing))} (run pytest claims/ first)")
+    if not args.runs.is_dir():  # without it every figure would silently be left out
+        parser.error(f"run store {args.runs} is not a directory; give the one the findings were made with "
+                     f"(--runs DIR, as given to pytest)")
     start = time.perf_counter()
     try:
         out = build_report(args.findings, args.runs, args.out)

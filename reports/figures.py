@@ -18,9 +18,10 @@ METRIC_LABELS = {"test_acc": "test accuracy", "train_acc": "train accuracy",
 def load_curves(runs_dir: Path, key: str) -> dict[str, list[float]] | None:
     path = runs_dir / key / "result.json"
     try:
-        return json.loads(path.read_text())["curves"]
-    except (OSError, ValueError, KeyError):
+        curves = json.loads(path.read_text())["curves"]
+    except (OSError, ValueError, KeyError, TypeError):  # TypeError: a result.json that is not an object
         return None
+    return curves if isinstance(curves, dict) else None
 
 
 def curves_figure(spec: dict[str, Any], runs_dir: Path, out: Path) -> Path | None:
@@ -32,7 +33,7 @@ def curves_figure(spec: dict[str, Any], runs_dir: Path, out: Path) -> Path | Non
     for i, (label, keys) in enumerate(spec["series"].items()):
         for j, key in enumerate(keys):
             curves = load_curves(runs_dir, key)
-            if not curves or not curves.get(metric):
+            if not curves or not isinstance(curves.get(metric), list) or not curves[metric]:
                 continue
             ax.plot(curves["epoch"], curves[metric], color=colors[i % len(colors)], alpha=0.85,
                     linewidth=1.4, label=label if j == 0 else None, marker="o", markersize=2.5)

@@ -118,3 +118,49 @@ def test_missing_cjk_font_is_a_warning_naming_the_package(monkeypatch, html, fam
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             build.warn_if_cjk_cannot_render(html)
+
+
+def findings_file(tmp_path, edit):
+    path = write_findings(tmp_path / "findings.json", [finding("000/x", "reproduced")], {})
+    path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+    return path
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda p: {**p, "version": 2}, r"findings.json has version 2; this build-report reads version 1"),
+    (lambda p: {k: v for k, v in p.items() if k != "version"}, r"findings.json has version None"),
+    (lambda p: {**p, "findings": [{("outcome" if k == "verdict" else k): v for k, v in p["findings"][0].items()}]},
+     r"findings.json: finding '000/x' lacks verdict"),
+    (lambda p: {**p, "findings": [{k: v for k, v in p["findings"][0].items() if k != "claim_id"}]},
+     r"findings.json: finding '#0' lacks claim_id"),
+    (lambda p: {**p, "findings": ["000/x"]}, r"finding #0 is not an object"),
+    (lambda p: {**p, "session": None}, r"'session' is not an object"),
+], ids=["future-version", "no-version", "renamed-field", "no-claim-id", "not-an-object", "null-session"])
+def test_command_line_rejects_a_findings_file_it_cannot_read(tmp_path, capsys, edit, expected):
+    path = findings_file(tmp_path, edit)
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(SystemExit):
+        main([str(path), "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and str(path) in err
+    assert __import__("re").search(expected, err), err
+
+
+def test_command_line_rejects_a_run_store_that_is_not_there(tmp_path, capsys):
+    path = findings_file(tmp_path, lambda p: p)
+    with pytest.raises(SystemExit):
+        main([str(path), "--runs", str(tmp_path / "no-runs"), "--out", str(tmp_path / "out")])
+    assert f"run store {tmp_path / 'no-runs'} is not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", ["null", "[1, 2]", '{"curves": [1]}', '{"curves": {"epoch": [1], "test_acc": 5}}'])
+def test_a_result_json_that_is_not_a_result_leaves_its_figure_out_instead_of_crashing(tmp_path, content):
+    (tmp_path / "runs" / "bad").mkdir(parents=True)
+    (tmp_path / "runs" / "bad" / "result.json").write_text(content)
+    figure = {"kind": "curves", "title": "t", "metric": "test_acc", "series": {"a": ["bad"]}}
+    findings = [finding("000/x", "reproduced", figures=[figure]),
+                finding("000/y", "reproduced", figures=[{**figure, "kind": "pruning"}])]
+    from reports.build import render_html
+
+    render_html(findings, [{}], tmp_path / "runs", tmp_path / "out")
+    assert all(f["drawn_figures"] == [] for f in findings)
