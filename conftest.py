@@ -18,6 +18,7 @@ import pytest
 from harness.claim import Claim, ClaimContext
 from harness.env import assign_worker_gpu, resolve_device, split_cpu_threads
 from harness.findings import session_info, verdict_for, write_findings
+from harness.options import OPTIONS, Settings, validate as validate_options
 from harness.reference import ReferenceError, all_claims, load_all
 from harness.runs import RUN_MODE_ENV, RUNS_ENV, SESSION_ENV, MODES, RunStore
 
@@ -25,6 +26,7 @@ REPORT_DIR_ENV = "REPRO_REPORT_DIR"
 BASE_SEED_ENV = "REPRO_BASE_SEED"
 FINDING_KEY = "finding"
 STATE = pytest.StashKey[dict]()
+SETTINGS = pytest.StashKey[Settings]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,6 +76,8 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
     config.stash[STATE] = {"findings": {}, "started": time.time(), "reference": None, "store": None}
+    if not config.getoption("help"):  # bad option values: one usage error now, not one per test (after pinning)
+        config.stash[SETTINGS] = validate_options({name: config.getoption(name) for name in OPTIONS})
 
 
 def _reference(config: pytest.Config):
@@ -147,20 +151,19 @@ def claim_tier(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def claim_context(pytestconfig: pytest.Config) -> ClaimContext:
-    device_opt = _option(pytestconfig, "device", "REPRO_DEVICE")
-    device = resolve_device(device_opt)
+    settings = pytestconfig.stash[SETTINGS]
+    device = resolve_device(settings.device)
     train_kwargs = {
         "device": device,
         "data_root": pytestconfig.getoption("data_root"),
-        "download": False if pytestconfig.getoption("no_download") else None,
-        "checkpoint_every": int(_option(pytestconfig, "checkpoint_every", "REPRO_CHECKPOINT_EVERY", 1)),
-        "compile": pytestconfig.getoption("compile"),  # None: train() reads $REPRO_COMPILE
+        "download": settings.download,
+        "checkpoint_every": settings.checkpoint_every,
+        "compile": settings.compile,  # None: train() reads $REPRO_COMPILE
     }
-    store = RunStore(pytestconfig.getoption("runs"), pytestconfig.getoption("run_mode"), train_kwargs=train_kwargs,
+    store = RunStore(pytestconfig.getoption("runs"), settings.run_mode, train_kwargs=train_kwargs,
                      keep_checkpoints=pytestconfig.getoption("keep_checkpoints"))
-    base_seed = int(_option(pytestconfig, "base_seed", BASE_SEED_ENV, 0))
-    can_train_full = device.type == "cuda" or device_opt == "cpu"
-    return ClaimContext(store=store, base_seed=base_seed, can_train_full=can_train_full)
+    can_train_full = device.type == "cuda" or settings.device == "cpu"
+    return ClaimContext(store=store, base_seed=settings.base_seed, can_train_full=can_train_full)
 
 
 @pytest.fixture
