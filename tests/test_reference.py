@@ -143,7 +143,8 @@ def test_the_tolerance_key_must_be_one_the_kinds_checks_read(tmp_path):
 def test_a_tier_that_does_not_run_needs_no_tolerance(tmp_path):
     skipped = SIZE.replace("      full: {tolerance: {abs: 0, why: exact}}", "      full: {skip: no GPU proxy}")
     assert load_report(write(tmp_path, skipped)).claims["999/size"].plan("full").skip == "no GPU proxy"
-    unchecked = SIZE.replace("    reported: 2799146\n", "    reported: 2799146\n    expect: under-specified\n    why: no recipe\n")
+    unchecked = SIZE.replace("    reported: 2799146\n",
+                             "    reported: 2799146\n    expect: under-specified\n    why: no recipe\n")
     unchecked = unchecked.replace("{tolerance: {abs: 0, why: exact}}", "{}")
     assert load_report(write(tmp_path, unchecked)).claims["999/size"].expect == "under-specified"
 
