@@ -19,7 +19,7 @@ from _pytest.outcomes import Skipped
 
 from . import stats
 from .finding import Comparison, Figure, Finding, RunRecord
-from .reference import ClaimEntry, TierPlan
+from .reference import ClaimEntry, ReferenceError, TierPlan
 from .result import RunResult
 from .runs import RunNotCachedError, RunStore
 from .spec import Spec
@@ -94,6 +94,14 @@ class Claim:
     def tolerance(self) -> dict[str, Any]:
         return self.plan.tolerance
 
+    def _tolerance_value(self, key: str) -> float:
+        """The tier's tolerance `key`: absent is a reference error naming the field, never a silent zero."""
+        if key not in self.tolerance:
+            given = sorted(k for k in self.tolerance if k != "why") or "none"
+            raise ReferenceError(f"reference error in {self.entry.source_file}, claim {self.entry.id!r}, field "
+                                 f"'tiers.{self.tier}.tolerance.{key}': this check reads {key}; the tier gives {given}")
+        return float(self.tolerance[key])
+
     def seeds(self) -> list[int]:
         return [self.context.base_seed + i for i in range(self.plan.seeds)]
 
@@ -118,8 +126,8 @@ class Claim:
                       f"use --device cpu to train on the CPU anyway, or --run-mode cached-only")
         try:
             result = store.get(spec)
-        except RunNotCachedError:
-            self.skip(f"cached-only: run {spec.key} ({label}, seed {spec.seed}) is not in {store.root}")
+        except RunNotCachedError as exc:  # missing, or stored but corrupt: the store's message says which
+            self.skip(f"cached-only ({label}): {exc}")
         env = result.environment
         self.finding.runs.append(RunRecord(
             key=result.key, label=label, seed=spec.seed, status=result.status,
@@ -181,8 +189,20 @@ class Claim:
             self.finding.skip_reason = f"inconclusive: {message}"
             raise ClaimInconclusive(f"inconclusive: {message}", pytrace=False)
 
+    def _tolerance_value(self, key: str) -> float:
+        """The tier's tolerance `key`: absent is a reference error naming the field, never a silent zero."""
+        if key not in self.tolerance:
+            given = sorted(k for k in self.tolerance if k != "why") or "none"
+            raise ReferenceError(f"reference error in {self.entry.source_file}, claim {self.entry.id!r}, field "
+                                 f"'tiers.{self.tier}.tolerance.{key}': this check reads {key}; the tier gives {given}")
+        return float(self.tolerance[key])
+
     def _margin(self) -> float:
-        return float(self.tolerance.get("margin", 0.0))
+        return self._tolerance_value("margin")
+
+    def _band(self) -> float:
+        """An equivalence band: the tolerance's abs (or its margin)."""
+        return self._tolerance_value("abs" if "abs" in self.tolerance else "margin")
 
     def _abs_or_rel(self, reported: float) -> float:
         tol = self.tolerance
@@ -282,7 +302,7 @@ class Claim:
                          metric: str) -> None:
         """`a` and `b` do not differ by more than the band (tolerance `abs`, else `margin`): two one-sided tests."""
         __tracebackhide__ = True
-        band = float(self.tolerance.get("abs", self.tolerance.get("margin", 0.0)))
+        band = self._band()
         tost = self._difference(a, a_values, b, b_values, metric, confidence=1 - 2 * (1 - stats.CONFIDENCE))
         wide = self._difference(a, a_values, b, b_values, metric)
         outcome = stats.decide_equivalent(tost, wide, band)
@@ -298,7 +318,7 @@ class Claim:
     def check_all_similar(self, values: Mapping[str, Sequence[float]], metric: str) -> None:
         """Every pair of configurations is equivalent within the band (TOST per pair)."""
         __tracebackhide__ = True
-        band = float(self.tolerance.get("abs", self.tolerance.get("margin", 0.0)))
+        band = self._band()
         labels = list(values)
         outcomes = []
         for i, a in enumerate(labels):
@@ -372,7 +392,7 @@ class Claim:
         best|final) its binomial bounds; a plain number is an exact quantity, compared as it is."""
         __tracebackhide__ = True
         values = _values(measured)
-        slack = float(self.tolerance.get("abs", 0.0))
+        slack = self._tolerance_value("abs")
         target = bound - slack
         if not all(map(math.isfinite, values)):
             outcome = stats.NOT_REPRODUCED

@@ -16,6 +16,7 @@ from typing import Iterator
 import torch
 
 from . import augment as aug
+from .options import parse_bool
 
 DATA_ROOT_ENV = "REPRO_DATA"
 DOWNLOAD_ENV = "REPRO_DOWNLOAD"
@@ -59,7 +60,8 @@ def resolve_data_root(root: str | os.PathLike | None = None) -> Path:
 def download_allowed(flag: bool | None = None) -> bool:
     if flag is not None:
         return flag
-    return os.environ.get(DOWNLOAD_ENV, "1").lower() not in ("0", "false", "no")
+    allowed = parse_bool(os.environ.get(DOWNLOAD_ENV) or None, DOWNLOAD_ENV)
+    return True if allowed is None else allowed
 
 
 @dataclass(frozen=True)

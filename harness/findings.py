@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .finding import FINDING_VERSION, VERDICTS, Finding
-from .runs import atomic_write_text
+from .atomic import atomic_write_text
 
 __all__ = ["VERDICTS", "session_info", "write_findings", "read_findings"]
 
@@ -24,12 +24,9 @@ def session_info(**extra: Any) -> dict[str, Any]:
 def write_findings(path: Path, findings: Iterable[dict[str, Any]], session: dict[str, Any]) -> Path:
     payload = {"version": FINDING_VERSION, "session": session,
                "findings": sorted(findings, key=lambda f: (f["claim_id"], f["tier"]))}
-    try:
-        atomic_write_text(Path(path), json.dumps(payload, indent=1, default=str))
-    except OSError as exc:
-        raise OSError(f"could not write findings to {path} ({exc.strerror or exc}); free space or choose another "
-                      f"--report-dir; nothing was left behind") from exc
-    return Path(path)
+    return atomic_write_text(Path(path), json.dumps(payload, indent=1, default=str), what="the findings",
+                             fix="free some space or choose another report directory (--report-dir / "
+                                 "$REPRO_REPORT_DIR); the test outcomes are in the pytest output above")
 
 
 def read_findings(paths: Iterable[Path]) -> tuple[list[Finding], list[dict[str, Any]]]:
@@ -51,6 +48,8 @@ def read_findings(paths: Iterable[Path]) -> tuple[list[Finding], list[dict[str, 
         stamp = str(session.get("finished", ""))
         for raw in payload["findings"]:
             try:
+                if not isinstance(raw, dict):
+                    raise ValueError("a finding is not an object")
                 finding = Finding.from_dict(raw)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"findings file {path}: {exc}") from None

@@ -25,6 +25,7 @@ from .data import REQUIRED_FILES, DatasetMissingError, ensure_files
 from .env import assign_worker_gpu, resolve_device, split_cpu_threads
 from .finding import Finding
 from .findings import session_info, write_findings
+from .options import OPTIONS, Settings, validate as validate_options
 from .reference import ReferenceError, all_claims, load_all
 from .runs import MODES, RUN_MODE_ENV, RUNS_ENV, SESSION_ENV, RunStore
 from .tiers import TIERS
@@ -33,6 +34,7 @@ REPORT_DIR_ENV = "REPRO_REPORT_DIR"
 BASE_SEED_ENV = "REPRO_BASE_SEED"
 FINDING_KEY = "finding"
 STATE = pytest.StashKey[dict]()
+SETTINGS = pytest.StashKey[Settings]()
 CLAIM = pytest.StashKey[Claim]()
 # Kinds whose claims never read a dataset (a parameter count, a statement).
 DATA_FREE_KINDS = ("params", "qualitative", "identity")
@@ -86,6 +88,8 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
         config.pluginmanager.register(Controller(config), "cifar-claims-controller")
     config.stash[STATE] = {"reference": None}
+    if not config.getoption("help"):  # bad option values: one usage error now, not one per test (after pinning)
+        config.stash[SETTINGS] = validate_options({name: config.getoption(name) for name in OPTIONS})
 
 
 def _reference(config: pytest.Config):
@@ -147,7 +151,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Stop before the first claim when a selected claim would need a dataset that is not there."""
     config = session.config
-    if _option(config, "run_mode", RUN_MODE_ENV, "train") == "cached-only" or config.option.collectonly:
+    if config.stash[SETTINGS].run_mode == "cached-only" or config.option.collectonly:
         return
     entries = None
     for item in session.items:
@@ -163,7 +167,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             continue
         for name in REQUIRED_FILES:
             try:
-                ensure_files(name, config.getoption("data_root"), False if config.getoption("no_download") else None)
+                ensure_files(name, config.getoption("data_root"), config.stash[SETTINGS].download)
             except DatasetMissingError as exc:
                 raise pytest.UsageError(f"the selected claims need datasets: {exc}") from None
         return
@@ -179,8 +183,8 @@ def _whole_claims_dir_collected(config: pytest.Config, claim_items: list[pytest.
 
 
 def _can_train_full(config: pytest.Config) -> bool:
-    device_opt = _option(config, "device", "REPRO_DEVICE")
-    return device_opt == "cpu" or resolve_device(device_opt).type == "cuda"
+    device = config.stash[SETTINGS].device
+    return device == "cpu" or resolve_device(device).type == "cuda"
 
 
 # -- fixtures ------------------------------------------------------------------
@@ -192,19 +196,18 @@ def claim_tier(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def claim_context(pytestconfig: pytest.Config) -> ClaimContext:
-    device_opt = _option(pytestconfig, "device", "REPRO_DEVICE")
-    device = resolve_device(device_opt)
+    settings = pytestconfig.stash[SETTINGS]
+    device = resolve_device(settings.device)
     train_kwargs = {
         "device": device,
         "data_root": pytestconfig.getoption("data_root"),
-        "download": False if pytestconfig.getoption("no_download") else None,
-        "checkpoint_every": int(_option(pytestconfig, "checkpoint_every", "REPRO_CHECKPOINT_EVERY", 1)),
-        "compile": pytestconfig.getoption("compile"),  # None: train() reads $REPRO_COMPILE
+        "download": settings.download,
+        "checkpoint_every": settings.checkpoint_every,
+        "compile": settings.compile,  # None: train() reads $REPRO_COMPILE
     }
-    store = RunStore(pytestconfig.getoption("runs"), pytestconfig.getoption("run_mode"), train_kwargs=train_kwargs,
+    store = RunStore(pytestconfig.getoption("runs"), settings.run_mode, train_kwargs=train_kwargs,
                      keep_checkpoints=pytestconfig.getoption("keep_checkpoints"))
-    base_seed = int(_option(pytestconfig, "base_seed", BASE_SEED_ENV, 0))
-    return ClaimContext(store=store, base_seed=base_seed, can_train_full=_can_train_full(pytestconfig))
+    return ClaimContext(store=store, base_seed=settings.base_seed, can_train_full=_can_train_full(pytestconfig))
 
 
 @pytest.fixture
@@ -304,14 +307,19 @@ class Controller:
         info = session_info(
             id=os.environ.get(SESSION_ENV, ""), started=self.started, duration=time.time() - self.started,
             args=list(config.invocation_params.args), markexpr=config.getoption("markexpr"),
-            run_mode=_option(config, "run_mode", RUN_MODE_ENV, "train"),
+            run_mode=config.stash[SETTINGS].run_mode,
             workers=os.environ.get("PYTEST_XDIST_WORKER_COUNT") or getattr(config.option, "numprocesses", None),
             interrupted=self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED,
             reports={k: {"title": r.title, "summary": r.summary, "source": r.source}
                      for k, r in _reference(config).items()},
         )
-        self.findings_path = write_findings(out_dir / "findings.json", [f.to_dict() for f in self.findings.values()],
-                                            info)
+        try:
+            self.findings_path = write_findings(out_dir / "findings.json",
+                                                [f.to_dict() for f in self.findings.values()], info)
+        except OSError as exc:  # a full disk, say: one clear line and a failed session, not an internal error
+            self.report_error = f"findings NOT written: {exc}"
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
         if config.getoption("no_report"):
             return
         from reports.build import build_report
@@ -319,11 +327,13 @@ class Controller:
         try:
             self.outputs = build_report([self.findings_path], out_dir)
         except Exception as exc:  # the report is a product: failing to build it fails the session
-            self.report_error = repr(exc)
+            self.report_error = f"report build FAILED: {exc!r}"
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-        if not self.findings:
+        if self.report_error and not self.findings_path:
+            terminalreporter.write_line(self.report_error, red=True)
+        if not self.findings or not self.findings_path:
             return
         counts = collections.Counter((f.tier, f.verdict) for f in self.findings.values())
         terminalreporter.section("reproducibility verdicts")
@@ -336,4 +346,4 @@ class Controller:
         if self.outputs:
             terminalreporter.write_line(f"reproducibility report: {self.outputs['html']} and {self.outputs['pdf']}")
         if self.report_error:
-            terminalreporter.write_line(f"report build FAILED: {self.report_error}", red=True)
+            terminalreporter.write_line(self.report_error, red=True)

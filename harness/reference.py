@@ -6,13 +6,17 @@ typo never silently drops a claim.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import os
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import os
-
 import yaml
+
+from .schema import conforms, describe, is_number
+from .spec import ARG_FIELDS, Spec
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 REFERENCE_ENV = "REPRO_REFERENCE"
@@ -20,6 +24,21 @@ KINDS = ("params", "ordering", "threshold", "metric", "mechanism", "sparsity", "
 EXPECTS = ("reproduced", "not-reproduced", "under-specified", "qualitative")
 TIER_NAMES = ("fast", "full")
 TOLERANCE_KEYS = ("abs", "rel", "margin")
+# The tolerance key each check of harness/claim.py reads: one per check, never a default.
+CHECK_TOLERANCES = {"check_within": ("abs", "rel"), "within": ("abs", "rel"), "check_at_least": ("abs",),
+                    "check_ranks_first": ("margin",), "check_paired_better": ("margin",), "check_ordered": ("margin",),
+                    "check_equivalent": ("abs", "margin"), "check_all_similar": ("abs", "margin")}
+# The keys a kind's claims may give, from the checks their tests call (tests/claim_checks.py verifies it):
+# sizes and metrics sit within abs or rel of the number; orderings and mechanisms win by a margin, except
+# "no gain" orderings, which bound a paired difference with abs; thresholds are a headline (abs) or a
+# comparison (margin). Qualitative claims are not checked.
+KIND_TOLERANCES = {"params": ("abs", "rel"), "metric": ("abs", "rel"), "identity": ("abs", "rel"),
+                   "threshold": ("abs", "margin"), "ordering": ("margin", "abs"), "mechanism": ("margin",),
+                   "sparsity": ("margin",), "qualitative": ()}
+# Kinds whose checks compute with the reported value: a number, or a mapping label -> number.
+NUMERIC_KINDS = ("params", "metric", "threshold", "identity")
+SPEC_TYPES = typing.get_type_hints(Spec)
+POSITIVE_FIELDS = ("epochs", "batch_size", "train_subset", "test_subset")
 
 
 class ReferenceError(ValueError):
@@ -82,7 +101,77 @@ def _require(data: dict, key: str, kind: type | tuple, path: Path, claim: str | 
     return value
 
 
-def _tier_plan(raw: Any, path: Path, cid: str, tier: str) -> TierPlan:
+def _budget(raw: Any, path: Path, cid: str, prefix: str) -> dict[str, Any]:
+    """Spec overrides: known fields of the right type, so a typo fails here and not mid-run."""
+    budget = raw or {}
+    if not isinstance(budget, dict):
+        raise _fail(path, cid, prefix, "expected a mapping of Spec fields")
+    for key, value in budget.items():
+        name = f"{prefix}.{key}"
+        if key == "seed":
+            raise _fail(path, cid, name, "seeds come from the tier's `seeds` and --base-seed, not the budget")
+        if key not in SPEC_TYPES:
+            close = difflib.get_close_matches(str(key), SPEC_TYPES, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise _fail(path, cid, name, f"not a Spec field; {hint}known: {', '.join(SPEC_TYPES)}")
+        wanted = "a mapping" if key in ARG_FIELDS else describe(SPEC_TYPES[key])
+        ok = isinstance(value, dict) if key in ARG_FIELDS else conforms(value, SPEC_TYPES[key])
+        if ok and key in POSITIVE_FIELDS and value is not None and value < 1:
+            ok, wanted = False, "a positive integer"
+        if not ok:
+            raise _fail(path, cid, name, f"expected {wanted}, got {type(value).__name__} {value!r}")
+    return budget
+
+
+def _tolerance(raw: Any, path: Path, cid: str, prefix: str, kind: str) -> dict[str, Any]:
+    """abs | rel | margin with its why; the key must be one this kind's checks read, and only one."""
+    tolerance = raw or {}
+    if not tolerance:
+        return {}
+    if not isinstance(tolerance, dict):
+        raise _fail(path, cid, prefix, "expected a mapping")
+    if not isinstance(tolerance.get("why"), str) or not tolerance["why"].strip():
+        raise _fail(path, cid, prefix + ".why", "every tolerance needs a one-line rationale")
+    allowed = KIND_TOLERANCES[kind]
+    for key, value in tolerance.items():
+        if key == "why":
+            continue
+        if key not in TOLERANCE_KEYS:
+            raise _fail(path, cid, f"{prefix}.{key}", f"unknown; allowed: {', '.join(TOLERANCE_KEYS)}, why")
+        if key not in allowed:
+            reads = f"read {' or '.join(allowed)}" if allowed else "read no tolerance"
+            raise _fail(path, cid, f"{prefix}.{key}", f"the checks of a {kind} claim {reads}; {key} would be ignored")
+        if not is_number(value) or value < 0:
+            raise _fail(path, cid, f"{prefix}.{key}", f"expected a non-negative number, got {value!r}")
+    keys = [k for k in tolerance if k != "why"]
+    if len(keys) != 1:
+        raise _fail(path, cid, prefix, f"give exactly one of {', '.join(allowed)} (a check reads one), got {keys}")
+    return tolerance
+
+
+def runnable(entry: "ClaimEntry", plan: TierPlan) -> bool:
+    """The tier runs a check (it is not skipped, under-specified or qualitative), so it needs a tolerance."""
+    return not plan.skip and (plan.expect or entry.expect) not in ("under-specified", "qualitative")
+
+
+def _reported(raw: dict, path: Path, cid: str, kind: str) -> Any:
+    if kind == "qualitative":
+        return raw.get("reported")
+    if "reported" not in raw:
+        raise _fail(path, cid, "reported", "missing (the report's own numbers or ordering)")
+    value = raw["reported"]
+    text_ok = kind not in NUMERIC_KINDS  # an ordering may quote words ("not stable") next to numbers
+    if is_number(value):
+        return value
+    if isinstance(value, dict) and value and all(is_number(v) or (text_ok and isinstance(v, str))
+                                                 for v in value.values()):
+        return value
+    wanted = "a number or a mapping label -> number" + (" or text" if text_ok else "")
+    raise _fail(path, cid, "reported", f"expected {wanted}, got {type(value).__name__} {value!r}"
+                + ("; write numbers without thousands separators or quotes" if not text_ok else ""))
+
+
+def _tier_plan(raw: Any, path: Path, cid: str, tier: str, kind: str) -> TierPlan:
     prefix = f"tiers.{tier}."
     if not isinstance(raw, dict):
         raise _fail(path, cid, f"tiers.{tier}", f"expected a mapping, got {type(raw).__name__}")
@@ -99,22 +188,8 @@ def _tier_plan(raw: Any, path: Path, cid: str, tier: str) -> TierPlan:
     seeds = raw.get("seeds", 1)
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
         raise _fail(path, cid, prefix + "seeds", f"expected a positive integer, got {seeds!r}")
-    budget = raw.get("budget", {}) or {}
-    if not isinstance(budget, dict):
-        raise _fail(path, cid, prefix + "budget", "expected a mapping of Spec fields")
-    tolerance = raw.get("tolerance", {}) or {}
-    if tolerance:
-        if not isinstance(tolerance, dict):
-            raise _fail(path, cid, prefix + "tolerance", "expected a mapping")
-        if not isinstance(tolerance.get("why"), str) or not tolerance["why"].strip():
-            raise _fail(path, cid, prefix + "tolerance.why", "every tolerance needs a one-line rationale")
-        for key, value in tolerance.items():
-            if key == "why":
-                continue
-            if key not in TOLERANCE_KEYS:
-                raise _fail(path, cid, prefix + f"tolerance.{key}", f"unknown; allowed: {', '.join(TOLERANCE_KEYS)}, why")
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise _fail(path, cid, prefix + f"tolerance.{key}", f"expected a non-negative number, got {value!r}")
+    budget = _budget(raw.get("budget"), path, cid, prefix + "budget")
+    tolerance = _tolerance(raw.get("tolerance"), path, cid, prefix + "tolerance", kind)
     skip = raw.get("skip")
     if skip is not None and not isinstance(skip, str):
         raise _fail(path, cid, prefix + "skip", "expected the reason as text")
@@ -147,15 +222,14 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
     why = raw.get("why")
     if expect != "reproduced" and not (isinstance(why, str) and why.strip()):
         raise _fail(path, cid, "why", f"expect: {expect} needs the reason")
-    if kind != "qualitative" and "reported" not in raw:
-        raise _fail(path, cid, "reported", "missing (the report's own numbers or ordering)")
+    reported = _reported(raw, path, cid, kind)
     tiers_raw = raw.get("tiers", {}) or {}
     if not isinstance(tiers_raw, dict):
         raise _fail(path, cid, "tiers", "expected a mapping of tier name to plan")
     for tier in tiers_raw:
         if tier not in TIER_NAMES:
             raise _fail(path, cid, f"tiers.{tier}", f"unknown tier; known: {', '.join(TIER_NAMES)}")
-    tiers = {t: _tier_plan(tiers_raw.get(t) or {}, path, cid, t) for t in TIER_NAMES if t in tiers_raw}
+    tiers = {t: _tier_plan(tiers_raw.get(t) or {}, path, cid, t, kind) for t in TIER_NAMES if t in tiers_raw}
     expect_tiers = raw.get("expect_tiers")
     if expect_tiers is not None:  # the claim-level expect holds only in these tiers (e.g. a fast-proxy finding)
         if not isinstance(expect_tiers, list) or not set(expect_tiers) <= set(TIER_NAMES):
@@ -169,10 +243,16 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
     conflicts = raw.get("conflicts_with", []) or []
     if not isinstance(conflicts, list) or not all(isinstance(c, str) for c in conflicts):
         raise _fail(path, cid, "conflicts_with", "expected a list of claim ids")
-    return ClaimEntry(id=cid, report=report, statement=statement.strip(), location=location, kind=kind,
-                      reported=raw.get("reported"), tiers=tiers, recipe=recipe, expect=expect,
-                      why=why.strip() if isinstance(why, str) else None, source_file=path.name,
-                      conflicts_with=tuple(conflicts))
+    entry = ClaimEntry(id=cid, report=report, statement=statement.strip(), location=location, kind=kind,
+                       reported=reported, tiers=tiers, recipe=recipe, expect=expect,
+                       why=why.strip() if isinstance(why, str) else None, source_file=path.name,
+                       conflicts_with=tuple(conflicts))
+    for tier, plan in tiers.items():
+        if runnable(entry, plan) and not plan.tolerance:
+            reads = " or ".join(KIND_TOLERANCES[kind])
+            fix = f"give {reads}, or a skip: reason" if reads else "set expect: qualitative, or a skip: reason"
+            raise _fail(path, cid, f"tiers.{tier}.tolerance", f"missing, but the tier runs a check; {fix}")
+    return entry
 
 
 def load_report(path: Path) -> ReportEntry:

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .schema import conforms, describe
 from .spec import RESULT_FORMAT_VERSION
 
 # epoch_time covers the whole epoch; its parts are data_time (batching and augmentation), step_time
@@ -15,6 +17,7 @@ from .spec import RESULT_FORMAT_VERSION
 CURVE_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "epoch_time", "data_time",
                 "step_time", "eval_time", "probe_time")
 TIME_PHASES = ("data_time", "step_time", "eval_time", "probe_time")
+STATUSES = ("completed", "diverged")
 
 
 @dataclass
@@ -54,14 +57,24 @@ class RunResult:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunResult":
+    def from_dict(cls, data: Any) -> "RunResult":
+        """A stored result back, or ValueError naming what is wrong (so the store redoes the run)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {type(data).__name__} {str(data)[:40]}")
         if data.get("format") != RESULT_FORMAT_VERSION:
             raise ValueError(f"result format {data.get('format')!r}, expected {RESULT_FORMAT_VERSION}")
+        hints = typing.get_type_hints(cls)
         names = {f.name for f in dataclasses.fields(cls)}
         missing = {f.name for f in dataclasses.fields(cls)
                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING} - set(data)
         if missing:
             raise ValueError(f"result is missing fields {sorted(missing)}")
+        wrong = [f"{name} is {type(value).__name__} {str(value)[:40]}, expected {describe(hints[name])}"
+                 for name, value in data.items() if name in names and not conforms(value, hints[name])]
+        if wrong:
+            raise ValueError("wrong field types: " + "; ".join(wrong))
+        if data["status"] not in STATUSES:
+            raise ValueError(f"status {data['status']!r} is not one of {', '.join(STATUSES)}")
         return cls(**{k: v for k, v in data.items() if k in names})
 
 

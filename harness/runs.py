@@ -1,21 +1,23 @@
 """RunStore: a directory of finished runs keyed by Spec hash, safe under parallel workers.
 
 Layout: <root>/<key>/result.json (+ spec.json, checkpoint.pt while training).
-Writes are atomic (temporary file + rename); one file lock per key makes two
-processes asking for the same run train it once, the second loading the
-first one's result. A corrupt or older-format entry is reported and redone.
+Writes are atomic (harness/atomic.py: temporary file + rename, files as the umask
+allows, so a group can share a store); one file lock per key makes two processes
+asking for the same run train it once, the second loading the first one's result.
+A corrupt or older-format entry is reported and redone (in cached-only mode:
+reported and skipped); an entry this user may not read is an error naming it.
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 from filelock import FileLock
 
+from .atomic import atomic_write_text
 from .result import RunResult
 from .spec import Spec
 
@@ -37,19 +39,8 @@ class CorruptRunWarning(UserWarning):
     """A stored result could not be read and will be redone."""
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory and rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+class UnreadableRunError(OSError):
+    """A stored result exists but this process may not read it (permissions, not a file)."""
 
 
 class RunStore:
@@ -82,26 +73,48 @@ class RunStore:
 
     def load(self, spec: Spec) -> RunResult | None:
         """The stored result, or None (missing, corrupt or older format: warned, then redone)."""
+        return self._read(spec)[0]
+
+    def _read(self, spec: Spec) -> tuple[RunResult | None, str | None]:
+        """(result, None), (None, None) when absent, or (None, problem) for an entry that cannot be used."""
         path = self.result_path(spec)
-        if not path.exists():
-            return None
         try:
-            result = RunResult.from_dict(json.loads(path.read_text()))
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None, None
+        except OSError as exc:
+            raise UnreadableRunError(
+                f"run store entry {path} cannot be read ({exc.strerror or exc}); a store shared by a group needs "
+                f"group-readable files (its writers' umask 002, or chmod -R g+rX {self.root}), or choose another "
+                f"run directory (--runs / ${RUNS_ENV})") from exc
+        try:
+            result = RunResult.from_dict(json.loads(raw))
             if result.key != spec.key:
                 raise ValueError(f"holds run {result.key}")
-            return result
+            try:
+                stored_key = Spec.from_dict(result.spec).key
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"its spec is not a Spec ({exc})") from None
+            if stored_key != spec.key:
+                raise ValueError(f"its spec hashes to {stored_key}, not to its key {spec.key} (edited by hand?)")
+            return result, None
         except (ValueError, TypeError, json.JSONDecodeError) as exc:
-            warnings.warn(f"run store entry {path} is unreadable ({exc}); the run will be redone",
-                          CorruptRunWarning, stacklevel=2)
-            return None
+            problem = f"run store entry {path} is unreadable ({exc})"
+            consequence = ("cached-only mode does not redo it" if self.mode == "cached-only"
+                           else "the run will be redone")
+            warnings.warn(f"{problem}; {consequence}", CorruptRunWarning, stacklevel=3)
+            return None, problem
 
     def _fresh_enough(self, result: RunResult) -> bool:
         return self.mode != "retrain" or result.extra.get("session") == self.session
 
     def get(self, spec: Spec) -> RunResult:
         """Return the run for `spec` according to the store's mode."""
-        result = self.load(spec)
+        result, problem = self._read(spec)
         if self.mode == "cached-only":
+            if problem is not None:
+                raise RunNotCachedError(f"{problem}, and cached-only mode never redoes a run "
+                                        f"(--run-mode train redoes it)")
             if result is None:
                 raise RunNotCachedError(f"run {spec.key} ({spec.model}, seed {spec.seed}) is not in {self.root}")
             return result
@@ -120,7 +133,6 @@ class RunStore:
         else:
             trainer = self.trainer
         run_dir = self.run_dir(spec)
-        run_dir.mkdir(parents=True, exist_ok=True)
         self._store_text(run_dir / "spec.json", json.dumps(spec.to_dict(), indent=2, sort_keys=True), spec)
         checkpoint = run_dir / "checkpoint.pt"
         if self.mode == "retrain":
@@ -131,16 +143,16 @@ class RunStore:
         if not self.keep_checkpoints:
             checkpoint.unlink(missing_ok=True)
         self.trained.append(spec.key)
-        with (self.root / TRAINING_LOG).open("a") as log:  # one line per training, for audits
-            log.write(f"{result.created} {spec.key} pid={os.getpid()} status={result.status} "
-                      f"wall={result.wall_time:.1f}s\n")
+        try:
+            with (self.root / TRAINING_LOG).open("a") as log:  # one line per training, for audits
+                log.write(f"{result.created} {spec.key} pid={os.getpid()} status={result.status} "
+                          f"wall={result.wall_time:.1f}s\n")
+        except OSError as exc:  # the result is stored; a full disk must not lose it for the audit line
+            warnings.warn(f"could not append to {self.root / TRAINING_LOG} ({exc.strerror or exc})", stacklevel=3)
         return result
 
     def _store_text(self, path: Path, text: str, spec: Spec) -> None:
         """Atomic write; a failure (full disk, permissions) names the file and the fix."""
-        try:
-            atomic_write_text(path, text)
-        except OSError as exc:
-            raise OSError(f"could not store run {spec.key} in {path} ({exc.strerror or exc}); "
-                          f"free space or choose another run directory (--runs / ${RUNS_ENV}); "
-                          f"results already stored are untouched") from exc
+        atomic_write_text(path, text, what=f"run {spec.key}",
+                          fix=f"free space or choose another run directory (--runs / ${RUNS_ENV}); "
+                              f"results already stored are untouched")

@@ -24,9 +24,11 @@ from typing import Any
 import torch
 
 from . import cpu, data
+from .atomic import atomic_write
 from .env import environment, resolve_device
 from .losses import get_loss
 from .models import count_parameters, create_model
+from .options import parse_bool
 from .optim import build_optimizer, build_schedule
 from .probes import EpochContext, StepContext, build_probes
 from .result import CURVE_FIELDS, RunResult, pack_bits
@@ -42,9 +44,9 @@ def progress_enabled(flag: bool | None = None) -> bool:
     """On for an interactive terminal, off in CI logs; $REPRO_PROGRESS=0/1 forces it."""
     if flag is not None:
         return flag
-    forced = os.environ.get(PROGRESS_ENV)
+    forced = parse_bool(os.environ.get(PROGRESS_ENV) or None, PROGRESS_ENV)
     if forced is not None:
-        return forced.lower() not in ("0", "false", "no")
+        return forced
     return sys.__stderr__ is not None and sys.__stderr__.isatty() and not os.environ.get("CI")
 
 
@@ -90,7 +92,7 @@ def compile_enabled(flag: bool | None = None) -> bool:
     """torch.compile is off unless asked for ($REPRO_COMPILE=1 or compile=True)."""
     if flag is not None:
         return flag
-    return os.environ.get(COMPILE_ENV, "0").lower() in ("1", "true", "yes")
+    return bool(parse_bool(os.environ.get(COMPILE_ENV) or None, COMPILE_ENV))
 
 
 def memory_format(device: torch.device) -> torch.memory_format:
@@ -161,7 +163,7 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
     test_correct: dict[str, str] = {}  # "best" / "final" epoch -> packed per-image correctness
     per_example: list = []
     probes = build_probes(spec.probes, spec.kwargs("probe_args"))
-    state = {"epoch": 0, "step": 0, "elapsed": 0.0}
+    state = {"epoch": 0, "step": 0, "elapsed": 0.0, "cpu_time": 0.0}  # elapsed, cpu_time: before this process
     if checkpoint_path is not None and checkpoint_path.exists():
         state = _resume(checkpoint_path, spec, model, optimizer, schedule, gen, curves, probes) or state
         test_correct.update(state.pop("test_correct", {}))
@@ -242,9 +244,10 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
             bar.update(1)
         if checkpoint_path is not None and (epoch + 1) % checkpoint_every == 0 and epoch + 1 < spec.epochs:
             state.update(epoch=epoch + 1, elapsed=state["elapsed"] + time.perf_counter() - started,
-                         test_correct=dict(test_correct))
+                         test_correct=dict(test_correct),
+                         cpu_time=state.get("cpu_time", 0.0) + time.process_time() - cpu_started)
             _save_checkpoint(checkpoint_path, spec, model, optimizer, schedule, gen, curves, state, probes)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
     if bar is not None:
         bar.close()
     if probes and diverged_at is None:
@@ -264,7 +267,7 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
         final_train_acc=curves["train_acc"][-1] if curves["train_acc"] else float("nan"),
         param_count=count_parameters(model),
         wall_time=state["elapsed"] + time.perf_counter() - started,
-        cpu_time=time.process_time() - cpu_started,
+        cpu_time=state.get("cpu_time", 0.0) + time.process_time() - cpu_started,  # older checkpoints kept none
         environment={**environment(device), "channels_last": layout == torch.channels_last, "compiled": compiled,
                      **({"compile_time": compile_time} if compiled else {})},
         diverged_at_step=diverged_at,
@@ -295,9 +298,9 @@ def _save_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, cu
         "probes": {name: probe.state_dict() for name, probe in probes.items()},
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
     }
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda handle: torch.save(payload, handle), what=f"the checkpoint of run {spec.key}",
+                 fix="free some space or choose another run directory (--runs / $REPRO_RUNS), or checkpoint "
+                     "less often (--checkpoint-every)")
 
 
 class CorruptCheckpointWarning(UserWarning):

@@ -132,3 +132,18 @@ def test_check_all_rows_records_every_row_before_failing(tmp_path):
     with pytest.raises(ClaimCheckFailed, match="val outside"):
         claim.check_all_rows("split sizes")
     assert len(claim.finding.rows) == 3
+
+
+@pytest.mark.parametrize("wrong_key, check", [
+    ("margin", lambda c: c.check_at_least("headline", 0.5, 0.96)),
+    ("abs", lambda c: c.check_ranks_first("a", {"a": [0.6], "b": [0.5]}, metric="acc")),
+    ("abs", lambda c: c.check_paired_better("a", [0.6], "b", [0.5], metric="acc")),
+    ("abs", lambda c: c.check_ordered(["a", "b"], {"a": [0.6], "b": [0.5]}, metric="acc")),
+], ids=["at_least", "ranks_first", "paired_better", "ordered"])
+def test_a_check_whose_tolerance_key_is_absent_names_the_field_instead_of_using_zero(tmp_path, wrong_key, check):
+    from harness.reference import ReferenceError
+
+    claim = make_claim(tmp_path, {wrong_key: 0.01, "why": "the wrong key for this check"})
+    field = "abs" if wrong_key == "margin" else "margin"
+    with pytest.raises(ReferenceError, match=rf"999_test.yaml, claim '999/x', field 'tiers.fast.tolerance.{field}'"):
+        check(claim)

@@ -48,9 +48,9 @@ def scratch(tmp_path, entry=ENTRY, test=TEST):
     return tmp_path
 
 
-def run_pytest(project, *args):
+def run_pytest(project, *args, env=None):
     env = dict(os.environ, PYTHONPATH=str(ROOT), REPRO_REFERENCE=str(project / "reference"),
-               REPRO_RUNS=str(project / "runs"), PYTHONDONTWRITEBYTECODE="1")
+               REPRO_RUNS=str(project / "runs"), PYTHONDONTWRITEBYTECODE="1", **(env or {}))
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers", *args],
                           cwd=project, env=env, capture_output=True, text=True, timeout=300)
 

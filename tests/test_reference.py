@@ -15,7 +15,7 @@ claims:
     reported: {a: 0.9, b: 0.8}
     tiers:
       fast: {seeds: 2, tolerance: {margin: 0.0, why: directional}}
-      full: {}
+      full: {skip: no full-tier plan in this test}
 """
 
 
@@ -42,7 +42,7 @@ def test_a_good_file_loads(tmp_path):
     ("seeds: 2", "seeds: two", "tiers.fast.seeds"),
     ("why: directional", "why: ''", "tiers.fast.tolerance.why"),
     ("margin: 0.0", "slack: 0.1", "tiers.fast.tolerance.slack"),
-    ("      full: {}", "      medium: {}", "tiers.medium"),
+    ("      full: {skip", "      medium: {skip", "tiers.medium"),
     ("id: 999/a-claim", "id: 998/a-claim", "id"),
     ("    reported: {a: 0.9, b: 0.8}\n", "    reported: 1\n    expect: not-reproduced\n", "why"),
     ("report: 999_test", "report: 999_other", "report"),
@@ -87,3 +87,71 @@ def test_expect_tiers_limits_the_expectation(tmp_path):
     assert entry.expect == "reproduced"
     assert entry.plan("fast").expect == "not-reproduced" and entry.plan("fast").why == "proxy"
     assert entry.plan("full").expect is None
+
+
+# -- fields that used to pass collection and crash only when the claim ran -------------------------
+
+SIZE = """
+report: 999_test
+title: A test report
+claims:
+  - id: 999/size
+    statement: "The model has 2,799,146 parameters."
+    location: Table 1
+    kind: params
+    reported: 2799146
+    tiers:
+      fast: {budget: {epochs: 2, model_args: {width: 0.5}}, tolerance: {abs: 0, why: exact}}
+      full: {tolerance: {abs: 0, why: exact}}
+"""
+
+
+def test_the_size_entry_loads(tmp_path):
+    assert load_report(write(tmp_path, SIZE)).claims["999/size"].plan("fast").budget["epochs"] == 2
+
+
+@pytest.mark.parametrize("old,new,field", [
+    ("epochs: 2,", "epoch: 2,", "tiers.fast.budget.epoch"),                    # not a Spec field
+    ("epochs: 2,", "epochs: two,", "tiers.fast.budget.epochs"),                # wrong type
+    ("epochs: 2,", "epochs: 0,", "tiers.fast.budget.epochs"),                  # Spec would reject it mid-run
+    ("epochs: 2,", "lr: yes,", "tiers.fast.budget.lr"),                        # a bool is not a number
+    ("epochs: 2,", "seed: 4,", "tiers.fast.budget.seed"),                      # silently overridden by the seeds
+    ("model_args: {width: 0.5}", "model_args: 0.5", "tiers.fast.budget.model_args"),
+    ("epochs: 2,", "augment: crop,", "tiers.fast.budget.augment"),             # a list of names, not one
+    ("reported: 2799146", 'reported: "2,799,146"', "reported"),                 # text where a number is compared
+    ("reported: 2799146", "reported: {resnet: '2,799,146'}", "reported"),
+    ("reported: 2799146", "reported: true", "reported"),
+    ("      full: {tolerance: {abs: 0, why: exact}}", "      full: {}", "tiers.full.tolerance"),   # slack silently 0
+    ("      full: {tolerance: {abs: 0, why: exact}}", "      full: {seeds: 2}", "tiers.full.tolerance"),
+    ("full: {tolerance: {abs: 0,", "full: {tolerance: {margin: 0,", "tiers.full.tolerance.margin"),  # not read
+    ("full: {tolerance: {abs: 0,", "full: {tolerance: {abs: 0, rel: 0.1,", "tiers.full.tolerance"),  # one read
+])
+def test_a_field_that_would_crash_the_run_is_a_collection_error(tmp_path, old, new, field):
+    assert old in SIZE
+    with pytest.raises(ReferenceError) as err:
+        load_report(write(tmp_path, SIZE.replace(old, new)))
+    message = str(err.value)
+    assert "999_test.yaml" in message and "'999/size'" in message and f"field {field!r}" in message, message
+
+
+def test_the_tolerance_key_must_be_one_the_kinds_checks_read(tmp_path):
+    at_least = GOOD.replace("kind: ordering", "kind: mechanism").replace("margin: 0.0", "abs: 0.01")
+    with pytest.raises(ReferenceError, match="tiers.fast.tolerance.abs.*mechanism.*margin"):
+        load_report(write(tmp_path, at_least))
+
+
+def test_a_tier_that_does_not_run_needs_no_tolerance(tmp_path):
+    skipped = SIZE.replace("      full: {tolerance: {abs: 0, why: exact}}", "      full: {skip: no GPU proxy}")
+    assert load_report(write(tmp_path, skipped)).claims["999/size"].plan("full").skip == "no GPU proxy"
+    unchecked = SIZE.replace("    reported: 2799146\n",
+                             "    reported: 2799146\n    expect: under-specified\n    why: no recipe\n")
+    unchecked = unchecked.replace("{tolerance: {abs: 0, why: exact}}", "{}")
+    assert load_report(write(tmp_path, unchecked)).claims["999/size"].expect == "under-specified"
+
+
+def test_every_claim_test_reads_the_tolerance_key_its_entry_gives():
+    """The checks a claim test calls (directly or through a helper of its module) read the key its tiers give:
+    a margin handed to check_at_least, say, would be a silent zero slack."""
+    from tests.claim_checks import mismatches
+
+    assert mismatches() == []

@@ -161,3 +161,25 @@ def test_missing_cjk_font_is_a_warning_naming_the_package(monkeypatch, html, fam
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             build.warn_if_cjk_cannot_render(html)
+
+
+def findings_file(tmp_path, edit):
+    path = write_findings(tmp_path / "findings.json", [finding("000/x", "reproduced")], {})
+    path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+    return path
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda p: {**p, "version": FINDING_VERSION + 1}, rf"findings.json has format version {FINDING_VERSION + 1}"),
+    (lambda p: {k: v for k, v in p.items() if k != "version"}, r"findings.json has format version None"),
+    (lambda p: {**p, "findings": [{("renamed" if k == "statement" else k): v for k, v in p["findings"][0].items()}]},
+     r"finding '000/x' lacks fields \['statement'\]"),
+    (lambda p: {**p, "findings": ["000/x"]}, r"findings.json"),
+], ids=["future-version", "no-version", "renamed-field", "not-an-object"])
+def test_command_line_rejects_a_findings_file_it_cannot_read(tmp_path, capsys, edit, expected):
+    path = findings_file(tmp_path, edit)
+    with pytest.raises(SystemExit):
+        main([str(path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and str(path) in err
+    assert __import__("re").search(expected, err), err

@@ -102,3 +102,59 @@ def test_unwritable_run_directory_names_the_option(tmp_path):
     blocker.write_text("")
     with pytest.raises(OSError, match="--runs"):
         RunStore(blocker / "runs")
+
+
+def store_with(tmp_path, edit, spec=SPEC):
+    """A store holding `spec`'s result, edited by `edit(data) -> data` as a hand or a bad disk might."""
+    RunStore(tmp_path, trainer=lambda spec, **k: fake_result(spec, 0.1)).get(spec)
+    path = tmp_path / spec.key / "result.json"
+    path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+    return path
+
+
+BAD_RESULTS = {
+    "null": lambda d: None,
+    "a list": lambda d: [1, 2],
+    "a number": lambda d: 3,
+    "text accuracy": lambda d: {**d, "final_test_acc": "abc"},
+    "null environment": lambda d: {**d, "environment": None},
+    "curves not a mapping": lambda d: {**d, "curves": [0.1, 0.2]},
+    "a curve of text": lambda d: {**d, "curves": {"epoch": [1], "test_acc": ["0.1"]}},
+    "a bool parameter count": lambda d: {**d, "param_count": True},
+    "unknown status": lambda d: {**d, "status": "done"},
+    "spec edited": lambda d: {**d, "spec": {**d["spec"], "epochs": 7}},
+    "spec not a Spec": lambda d: {**d, "spec": {**d["spec"], "optimiser": "sgd"}},
+}
+
+
+@pytest.mark.parametrize("damage", BAD_RESULTS, ids=list(BAD_RESULTS))
+def test_a_result_that_parses_but_is_wrong_is_warned_about_and_redone(tmp_path, damage):
+    path = store_with(tmp_path, BAD_RESULTS[damage])
+    store = RunStore(tmp_path, trainer=lambda spec, **k: fake_result(spec, 0.9))
+    with pytest.warns(CorruptRunWarning, match=f"{path}.*will be redone"):
+        assert store.get(SPEC).best_test_acc == 0.9
+    assert json.loads(path.read_text())["best_test_acc"] == 0.9
+
+
+def test_cached_only_calls_a_corrupt_entry_corrupt_not_missing(tmp_path):
+    path = store_with(tmp_path, BAD_RESULTS["null"])
+    store = RunStore(tmp_path, mode="cached-only", trainer=lambda *a, **k: pytest.fail("trained"))
+    with pytest.warns(CorruptRunWarning, match="cached-only mode does not redo it") as warned:
+        with pytest.raises(RunNotCachedError) as err:
+            store.get(SPEC)
+    assert "will be redone" not in str(warned[0].message)
+    assert str(path) in str(err.value) and "unreadable" in str(err.value) and "not in" not in str(err.value)
+
+
+def test_a_claim_skipped_for_a_corrupt_cached_entry_says_so(tmp_path):
+    from harness.claim import Claim, ClaimContext
+    from harness.reference import ClaimEntry, TierPlan
+
+    entry = ClaimEntry(id="999/x", report="999_test", statement="s", location="l", kind="metric", reported=0.5,
+                       tiers={"full": TierPlan(tolerance={"abs": 0.1, "why": "w"})}, recipe={}, expect="reproduced",
+                       why=None, source_file="999_test.yaml")
+    claim = Claim(entry=entry, tier="full", context=ClaimContext(store=RunStore(tmp_path, mode="cached-only")))
+    store_with(tmp_path, BAD_RESULTS["a list"], spec=claim.spec(SPEC).replace(seed=0))
+    with pytest.warns(CorruptRunWarning), pytest.raises(pytest.skip.Exception) as skipped:
+        claim.runs(SPEC)
+    assert "unreadable" in claim.finding.skip_reason and "not in" not in str(skipped.value)

@@ -111,3 +111,15 @@ def test_probes_get_their_arguments_and_the_epoch_hooks():
     out = result.extra["probes"]["epoch_counter_for_test"]
     assert out["epochs"] == [10, 20] and out["final"] == result.final_test_acc
     assert len(result.curves["probe_time"]) == 2
+
+
+def test_a_resumed_run_counts_the_cpu_time_spent_before_its_checkpoint(tmp_path):
+    import torch
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    train(TINY, device="cpu", progress=False, checkpoint_path=checkpoint)  # leaves its epoch-2 checkpoint behind
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)["state"]
+    assert saved["epoch"] == 2 and saved["cpu_time"] > 0
+    resumed = train(TINY, device="cpu", progress=False, checkpoint_path=checkpoint)  # trains epoch 3 only
+    assert resumed.curves["epoch"] == [1, 2, 3]
+    assert resumed.cpu_time > saved["cpu_time"]
