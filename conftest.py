@@ -40,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"train missing runs (default), use cached runs only, or retrain (env {RUN_MODE_ENV})")
     group.addoption("--checkpoint-every", metavar="N", type=int, default=None,
                     help="save a resumable checkpoint every N epochs (env REPRO_CHECKPOINT_EVERY; default 1)")
+    group.addoption("--checkpoint-minutes", metavar="M", type=float, default=None,
+                    help="at most one checkpoint per M minutes of training (env REPRO_CHECKPOINT_MINUTES; "
+                         "default 5; 0: at every --checkpoint-every epoch)")
     group.addoption("--keep-checkpoints", action="store_true", default=False,
                     help="keep each run's last checkpoint after it completes (default: removed)")
     group.addoption("--device", metavar="DEV", default=None,
@@ -69,8 +72,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(id): the reference/ claim id this test checks")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:  # before anything touches CUDA: one GPU per worker, a share of the cores
-        assign_worker_gpu(int(worker.removeprefix("gw")))
-        split_cpu_threads(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+        count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        assign_worker_gpu(int(worker.removeprefix("gw")), worker_count=count)
+        split_cpu_threads(count)
     else:
         os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
     config.stash[STATE] = {"findings": {}, "started": time.time(), "reference": None, "store": None}
@@ -148,19 +152,20 @@ def claim_tier(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def claim_context(pytestconfig: pytest.Config) -> ClaimContext:
     device_opt = _option(pytestconfig, "device", "REPRO_DEVICE")
-    device = resolve_device(device_opt)
+    device = resolve_device(device_opt)  # a pinned worker without CUDA stops here (WorkerDeviceError)
     train_kwargs = {
-        "device": device,
+        "device": device_opt,  # each run trains on its Spec's device kind (fast: CPU, full: CUDA by default)
         "data_root": pytestconfig.getoption("data_root"),
         "download": False if pytestconfig.getoption("no_download") else None,
         "checkpoint_every": int(_option(pytestconfig, "checkpoint_every", "REPRO_CHECKPOINT_EVERY", 1)),
+        "checkpoint_minutes": float(_option(pytestconfig, "checkpoint_minutes", "REPRO_CHECKPOINT_MINUTES", 5)),
         "compile": pytestconfig.getoption("compile"),  # None: train() reads $REPRO_COMPILE
     }
     store = RunStore(pytestconfig.getoption("runs"), pytestconfig.getoption("run_mode"), train_kwargs=train_kwargs,
                      keep_checkpoints=pytestconfig.getoption("keep_checkpoints"))
     base_seed = int(_option(pytestconfig, "base_seed", BASE_SEED_ENV, 0))
     can_train_full = device.type == "cuda" or device_opt == "cpu"
-    return ClaimContext(store=store, base_seed=base_seed, can_train_full=can_train_full)
+    return ClaimContext(store=store, base_seed=base_seed, can_train_full=can_train_full, device=device_opt)
 
 
 @pytest.fixture
