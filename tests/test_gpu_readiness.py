@@ -238,3 +238,25 @@ def test_timing_claims_skip_runs_from_a_shared_gpu_or_mixed_compile_states():
     cpu = _run([1.0], gpu_workers=4)
     cpu.environment["device"] = "cpu"
     assert unfit_for_timing([cpu]) is None
+
+
+def test_the_compiled_first_step_is_timed_and_stays_in_epoch_one(monkeypatch):
+    """The compile time is read mid-epoch; epoch 1's step time must still include that first step."""
+    import time as time_module
+
+    class SlowFirstCall(torch.nn.Module):  # stands in for compilation: only the first call is slow
+        def __init__(self, model):
+            super().__init__()
+            self.model, self.calls = model, 0
+
+        def forward(self, x):
+            self.calls += 1
+            if self.calls == 1:
+                time_module.sleep(0.5)
+            return self.model(x)
+
+    monkeypatch.setattr(train_module, "_compile", lambda model: (SlowFirstCall(model), {}))
+    monkeypatch.setattr(train_module, "_compiled_graphs", lambda before: 1)
+    result = train(SMALL, device="cpu", progress=False, compile=True)
+    assert result.environment["compile_time"] >= 0.5 and result.environment["compile_graphs"] == 1
+    assert result.curves["step_time"][0] >= result.environment["compile_time"]
