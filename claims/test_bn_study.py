@@ -18,6 +18,7 @@ import pytest
 
 from harness import bands
 from harness.spec import Spec
+from harness.timing import epoch_seconds, unfit_for_timing
 
 NOBN, BN = "VGG-A", "VGG-A+BN"
 MODELS = {NOBN: "vgg_a", BN: "vgg_a_bn"}
@@ -235,9 +236,12 @@ def test_002_bn_is_slower_per_epoch(claim):
     if len(devices) > 1:
         claim.note(f"runs come from different devices {sorted(map(str, devices))}: the ratio mixes hardware")
 
-    def train_time(r):
-        return fmean([e - v - p for e, v, p in zip(r.curves["epoch_time"], r.curves["eval_time"],
-                                                   r.curves["probe_time"])])
+    reason = unfit_for_timing(r for rs in runs.values() for r in rs)
+    if reason:
+        claim.skip(reason)
+
+    def train_time(r):  # median of epochs 2+, evaluation and probes excluded
+        return epoch_seconds(r, minus=("eval", "probe"))
     base = fmean([train_time(r) for r in runs[NOBN]])
     claim.check_ordered([BN, NOBN], {BN: [train_time(r) / base for r in runs[BN]], NOBN: [1.0]},
                         metric="training time per epoch relative to VGG-A's")

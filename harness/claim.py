@@ -46,6 +46,7 @@ class ClaimContext:
     store: RunStore
     base_seed: int = 0
     can_train_full: bool = False  # a GPU is present, or the user asked for CPU explicitly
+    device: str | None = None  # --device: None trains each tier on its own device kind (tiers.TIER_DEVICES)
 
 
 def _fmt(value: Any) -> str:
@@ -107,7 +108,7 @@ class Claim:
 
     def spec(self, full_spec: Spec) -> Spec:
         """The report's recipe as this tier runs it."""
-        return scale(full_spec, self.tier, self.plan.budget)
+        return scale(full_spec, self.tier, self.plan.budget, device=self.context.device)
 
     # -- runs -----------------------------------------------------------------
     def runs(self, full_spec: Spec, label: str | None = None) -> list[RunResult]:

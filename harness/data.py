@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import torch
+from filelock import FileLock
 
 from . import augment as aug
 from .options import parse_bool
@@ -29,10 +30,13 @@ REQUIRED_FILES = {
     "mnist": [f"MNIST/raw/{n}" for n in
               ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")],
 }
-NUM_CLASSES = {"cifar10": 10, "mnist": 10, "synthetic": 10, "synthetic_mnist": 10}
-CHANNELS = {"cifar10": 3, "mnist": 1, "synthetic": 3, "synthetic_mnist": 1}
-# File-free stand-ins with the real datasets' shapes: (channels, side).
-SYNTHETIC_SHAPES = {"synthetic": (3, 32), "synthetic_mnist": (1, 28)}
+NUM_CLASSES = {"cifar10": 10, "mnist": 10, "synthetic": 10, "synthetic_mnist": 10, "synthetic_cifar": 10}
+CHANNELS = {"cifar10": 3, "mnist": 1, "synthetic": 3, "synthetic_mnist": 1, "synthetic_cifar": 3}
+# File-free stand-ins with the real datasets' shapes: (channels, side), and sizes (train, test).
+# synthetic_cifar has CIFAR-10's sizes too, for speed measurements of whole 50,000-image epochs.
+SYNTHETIC_SHAPES = {"synthetic": (3, 32), "synthetic_mnist": (1, 28), "synthetic_cifar": (3, 32)}
+SYNTHETIC_SIZES = {"synthetic": (5000, 1000), "synthetic_mnist": (5000, 1000), "synthetic_cifar": (50000, 10000)}
+DOWNLOAD_LOCK = ".{name}.download.lock"
 
 # Per-channel statistics, by normalization name.
 NORMALIZATIONS = {
@@ -93,28 +97,41 @@ def ensure_files(name: str, root: str | os.PathLike | None = None, download: boo
 def load_arrays(name: str, root: str | os.PathLike | None = None, download: bool | None = None) -> dict[str, Split]:
     """Both official splits of `name` on the CPU, as uint8 NCHW tensors."""
     if name in SYNTHETIC_SHAPES:
-        return synthetic_arrays(*SYNTHETIC_SHAPES[name])
+        return synthetic_arrays(*SYNTHETIC_SHAPES[name], *SYNTHETIC_SIZES[name])
     if name not in REQUIRED_FILES:
         raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(NUM_CLASSES)}")
     return _load_arrays_cached(name, resolve_data_root(root), download_allowed(download))
 
 
+def _missing(name: str, root: Path) -> list[str]:
+    return [f for f in REQUIRED_FILES[name] if not (root / f).is_file()]
+
+
 @functools.lru_cache(maxsize=4)
 def _load_arrays_cached(name: str, root: Path, download: bool) -> dict[str, Split]:
-    missing = [f for f in REQUIRED_FILES[name] if not (root / f).is_file()]
+    missing = _missing(name, root)
     if missing and not download:
         raise DatasetMissingError(
             f"{name}: looked under data root {root} and did not find {', '.join(missing)}. "
             f"Point the data root at a folder holding torchvision's layout "
             f"(--data-root or ${DATA_ROOT_ENV}), or allow downloading (unset {DOWNLOAD_ENV}=0 / drop --no-download)."
         )
+    if not missing:
+        return _read(name, root, download=False)
+    # several workers may find the files missing at once: one downloads and extracts, the rest wait
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / DOWNLOAD_LOCK.format(name=name))):
+        return _read(name, root, download=bool(_missing(name, root)))
+
+
+def _read(name: str, root: Path, download: bool) -> dict[str, Split]:
     import torchvision  # deferred: only needed when data is read
 
     cls = {"cifar10": torchvision.datasets.CIFAR10, "mnist": torchvision.datasets.MNIST}[name]
     splits = {}
     for split, train in (("train", True), ("test", False)):
         try:
-            ds = cls(root=str(root), train=train, download=bool(missing) and download)
+            ds = cls(root=str(root), train=train, download=download)
         except Exception as exc:  # torchvision's own errors do not say where it looked
             raise DatasetMissingError(
                 f"{name}: could not load the {split} split from {root} ({exc}). "
@@ -133,11 +150,16 @@ def synthetic_arrays(channels: int = 3, side: int = 32, train: int = 5000, test:
     """
     gen = torch.Generator().manual_seed(seed)
     palette = torch.randint(40, 216, (10, channels, 1, 1), generator=gen)
+    chunk = 5000  # int64 noise in slices: a 50,000-image set stays a few hundred MB
 
     def make(n: int) -> Split:
         labels = torch.arange(n) % 10
-        noise = torch.randint(-40, 41, (n, channels, side, side), generator=gen)
-        return Split((palette[labels] + noise).clamp(0, 255).to(torch.uint8), labels)
+        images = torch.empty((n, channels, side, side), dtype=torch.uint8)
+        for start in range(0, n, chunk):
+            part = labels[start:start + chunk]
+            noise = torch.randint(-40, 41, (len(part), channels, side, side), generator=gen)
+            images[start:start + chunk] = (palette[part] + noise).clamp(0, 255).to(torch.uint8)
+        return Split(images, labels)
 
     return {"train": make(train), "test": make(test)}
 

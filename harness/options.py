@@ -20,10 +20,11 @@ FALSE = ("0", "false", "no", "off")
 DEVICES = "auto, cpu, cuda or cuda:N"
 
 # option name (as pytest stores it) -> environment variable that stands in when the option is not given
-ENV = {"device": "REPRO_DEVICE", "checkpoint_every": "REPRO_CHECKPOINT_EVERY", "base_seed": "REPRO_BASE_SEED",
+ENV = {"device": "REPRO_DEVICE", "checkpoint_every": "REPRO_CHECKPOINT_EVERY",
+       "checkpoint_minutes": "REPRO_CHECKPOINT_MINUTES", "base_seed": "REPRO_BASE_SEED",
        "run_mode": "REPRO_RUN_MODE", "no_download": "REPRO_DOWNLOAD", "compile": "REPRO_COMPILE",
        "progress": "REPRO_PROGRESS"}
-OPTIONS = ("device", "checkpoint_every", "base_seed", "run_mode", "no_download", "compile")
+OPTIONS = ("device", "checkpoint_every", "checkpoint_minutes", "base_seed", "run_mode", "no_download", "compile")
 
 
 def parse_bool(value: str | bool | None, name: str) -> bool | None:
@@ -45,6 +46,7 @@ class Settings:
     device: str = "auto"
     download: bool = True
     checkpoint_every: int = 1
+    checkpoint_minutes: float = 5.0
     base_seed: int = 0
     run_mode: str = "train"
     compile: bool | None = None  # None: train() reads $REPRO_COMPILE (already validated here)
@@ -85,6 +87,15 @@ def validate(options: Mapping[str, Any], environ: Mapping[str, str] | None = Non
             return None
 
     checkpoint_every = integer("checkpoint_every", 1, least=1)
+    minutes, where = pick("checkpoint_minutes")
+    checkpoint_minutes = 5.0
+    if minutes not in (None, ""):
+        try:
+            checkpoint_minutes = float(minutes)
+            if not checkpoint_minutes >= 0:
+                problems.append(f"{where} {minutes} must be at least 0")
+        except (TypeError, ValueError):
+            problems.append(f"{where} {minutes!r} is not a number of minutes")
     base_seed = integer("base_seed", 0, least=0)
     run_mode, where = pick("run_mode")
     if run_mode and run_mode not in RUN_MODES:
@@ -100,6 +111,7 @@ def validate(options: Mapping[str, Any], environ: Mapping[str, str] | None = Non
     if problems:
         raise pytest.UsageError("reproducibility options:\n  " + "\n  ".join(problems))
     return Settings(device=str(device or "auto"), download=download, checkpoint_every=checkpoint_every,
+                    checkpoint_minutes=checkpoint_minutes,
                     base_seed=base_seed, run_mode=run_mode or "train",
                     compile=True if options.get("compile") else compile_env)
 

@@ -53,6 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"train missing runs (default), use cached runs only, or retrain (env {RUN_MODE_ENV})")
     group.addoption("--checkpoint-every", metavar="N", type=int, default=None,
                     help="save a resumable checkpoint every N epochs (env REPRO_CHECKPOINT_EVERY; default 1)")
+    group.addoption("--checkpoint-minutes", metavar="M", type=float, default=None,
+                    help="at most one checkpoint per M minutes of training (env REPRO_CHECKPOINT_MINUTES; "
+                         "default 5; 0: at every --checkpoint-every epoch)")
     group.addoption("--keep-checkpoints", action="store_true", default=False,
                     help="keep each run's last checkpoint after it completes (default: removed)")
     group.addoption("--device", metavar="DEV", default=None,
@@ -82,8 +85,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(id): the reference/ claim id this test checks")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:  # before anything touches CUDA: one GPU per worker, a share of the cores
-        assign_worker_gpu(int(worker.removeprefix("gw")))
-        split_cpu_threads(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+        count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        assign_worker_gpu(int(worker.removeprefix("gw")), worker_count=count)
+        split_cpu_threads(count)
     else:
         os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
         config.pluginmanager.register(Controller(config), "cifar-claims-controller")
@@ -197,17 +201,19 @@ def claim_tier(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def claim_context(pytestconfig: pytest.Config) -> ClaimContext:
     settings = pytestconfig.stash[SETTINGS]
-    device = resolve_device(settings.device)
+    device = resolve_device(settings.device)  # a pinned worker without CUDA stops here (WorkerDeviceError)
     train_kwargs = {
-        "device": device,
+        "device": settings.device,  # each run trains on its Spec's device kind (fast: CPU, full: CUDA by default)
         "data_root": pytestconfig.getoption("data_root"),
         "download": settings.download,
         "checkpoint_every": settings.checkpoint_every,
+        "checkpoint_minutes": settings.checkpoint_minutes,
         "compile": settings.compile,  # None: train() reads $REPRO_COMPILE
     }
     store = RunStore(pytestconfig.getoption("runs"), settings.run_mode, train_kwargs=train_kwargs,
                      keep_checkpoints=pytestconfig.getoption("keep_checkpoints"))
-    return ClaimContext(store=store, base_seed=settings.base_seed, can_train_full=_can_train_full(pytestconfig))
+    return ClaimContext(store=store, base_seed=settings.base_seed, can_train_full=device.type == "cuda"
+                        or settings.device == "cpu", device=settings.device)
 
 
 @pytest.fixture

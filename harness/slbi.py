@@ -124,6 +124,9 @@ class SLBI(torch.optim.Optimizer):
                     self.state[p]["gamma"] = torch.zeros_like(p)
 
     # -- stepping -------------------------------------------------------------------------------
+    # One group's parameters are updated together with torch._foreach_* ops (a few kernel launches
+    # per group instead of a dozen per parameter) and in place. Each op is the one the per-parameter
+    # form applies, in the same order, so the result is bitwise the same (tests/test_slbi.py).
     @torch.no_grad()
     def step(self, closure=None):  # noqa: D401 - torch API
         loss = None
@@ -131,62 +134,92 @@ class SLBI(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad
-                if group["weight_decay"] and p.ndim > 1:
-                    grad = grad.add(p, alpha=group["weight_decay"])
-                if group["direction"] == "adam" and group["form"] == "course":
-                    self._course_adam(p, grad, group)
-                    continue
-                d = self._adam_direction(p, grad, group) if group["direction"] == "adam" \
-                    else self._momentum_direction(p, grad, group)
-                self._update(p, d, group)
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = self._decayed_grads(params, group)
+            if group["direction"] == "adam" and group["form"] == "course":
+                # the course appendix: an Adam step of size lr*kappa, then the SLBI/SGD step with the raw gradient
+                torch._foreach_add_(params, self._adam_directions(params, grads, group),
+                                    alpha=-group["lr"] * group["kappa"])
+                self._update(params, grads, group)
+                continue
+            directions = self._adam_directions(params, grads, group) if group["direction"] == "adam" \
+                else self._momentum_directions(params, grads, group)
+            self._update(params, directions, group)
         return loss
 
-    def _momentum_direction(self, p: torch.Tensor, grad: torch.Tensor, group: dict) -> torch.Tensor:
+    @staticmethod
+    def _decayed_grads(params: list[torch.Tensor], group: dict) -> list[torch.Tensor]:
+        """The gradients, with weight decay added to those of non-1-D parameters."""
+        grads = [p.grad for p in params]
+        decayed = [i for i, p in enumerate(params) if p.ndim > 1]
+        if group["weight_decay"] and decayed:
+            new = torch._foreach_add([grads[i] for i in decayed], [params[i] for i in decayed],
+                                     alpha=group["weight_decay"])
+            for i, g in zip(decayed, new):
+                grads[i] = g
+        return grads
+
+    def _momentum_directions(self, params: list[torch.Tensor], grads: list[torch.Tensor],
+                             group: dict) -> list[torch.Tensor]:
         """PyTorch's classic heavy-ball buffer: buf = m*buf + (1-dampening)*g, the first step buf = g."""
         if not group["momentum"]:
-            return grad
-        state = self.state[p]
-        if "momentum_buffer" not in state:
-            state["momentum_buffer"] = grad.clone()
-        else:
-            state["momentum_buffer"].mul_(group["momentum"]).add_(grad, alpha=1 - group["dampening"])
-        return state["momentum_buffer"]
+            return grads
+        old = [i for i, p in enumerate(params) if "momentum_buffer" in self.state[p]]
+        for i, (p, g) in enumerate(zip(params, grads)):
+            if "momentum_buffer" not in self.state[p]:
+                self.state[p]["momentum_buffer"] = g.clone()
+        if old:
+            buffers = [self.state[params[i]]["momentum_buffer"] for i in old]
+            torch._foreach_mul_(buffers, group["momentum"])
+            torch._foreach_add_(buffers, [grads[i] for i in old], alpha=1 - group["dampening"])
+        return [self.state[p]["momentum_buffer"] for p in params]
 
-    def _adam_direction(self, p: torch.Tensor, grad: torch.Tensor, group: dict) -> torch.Tensor:
+    def _adam_directions(self, params: list[torch.Tensor], grads: list[torch.Tensor],
+                         group: dict) -> list[torch.Tensor]:
         """Bias-corrected m_hat / (sqrt(v_hat) + eps), as torch.optim.Adam computes it."""
-        state = self.state[p]
         beta1, beta2 = group["betas"]
-        if "exp_avg" not in state:
-            state["adam_step"] = 0
-            state["exp_avg"] = torch.zeros_like(p)
-            state["exp_avg_sq"] = torch.zeros_like(p)
-        state["adam_step"] += 1
-        t = state["adam_step"]
-        state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
-        state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = (state["exp_avg_sq"].sqrt() / math.sqrt(1 - beta2 ** t)).add_(group["eps"])
-        return state["exp_avg"] / denom / (1 - beta1 ** t)
+        by_step: dict[int, list[int]] = {}
+        for i, p in enumerate(params):
+            state = self.state[p]
+            if "exp_avg" not in state:
+                state["adam_step"] = 0
+                state["exp_avg"] = torch.zeros_like(p)
+                state["exp_avg_sq"] = torch.zeros_like(p)
+            state["adam_step"] += 1
+            by_step.setdefault(state["adam_step"], []).append(i)
+        out: list[torch.Tensor] = [grads[0]] * len(params)
+        for t, index in by_step.items():  # one list unless some parameter skipped steps
+            m = [self.state[params[i]]["exp_avg"] for i in index]
+            v = [self.state[params[i]]["exp_avg_sq"] for i in index]
+            g = [grads[i] for i in index]
+            torch._foreach_mul_(m, beta1)
+            torch._foreach_add_(m, g, alpha=1 - beta1)
+            torch._foreach_mul_(v, beta2)
+            torch._foreach_addcmul_(v, g, g, value=1 - beta2)
+            denom = torch._foreach_sqrt(v)
+            torch._foreach_div_(denom, math.sqrt(1 - beta2 ** t))
+            torch._foreach_add_(denom, group["eps"])
+            d = torch._foreach_div(m, denom)
+            torch._foreach_div_(d, 1 - beta1 ** t)
+            for i, di in zip(index, d):
+                out[i] = di
+        return out
 
-    def _update(self, p: torch.Tensor, d: torch.Tensor, group: dict) -> None:
+    def _update(self, params: list[torch.Tensor], directions: list[torch.Tensor], group: dict) -> None:
         step = group["lr"] * group["kappa"]
         if not group["coupled"]:
-            p.add_(d, alpha=-step)
+            torch._foreach_add_(params, directions, alpha=-step)
             return
-        state = self.state[p]
-        gamma = state["gamma"]
-        old = p.clone()
-        p.add_(d, alpha=-step).add_(old - gamma, alpha=-step / group["mu"])
-        state["z"].add_(old - gamma, alpha=group["lr"] / group["mu"])
-        state["gamma"] = group["kappa"] * prox(state["z"])
-
-    def _course_adam(self, p: torch.Tensor, grad: torch.Tensor, group: dict) -> None:
-        """Course appendix: Adam step of size lr*kappa, then the SLBI/SGD step with the raw gradient."""
-        p.add_(self._adam_direction(p, grad, group), alpha=-group["lr"] * group["kappa"])
-        self._update(p, grad, group)
+        gammas = [self.state[p]["gamma"] for p in params]
+        zs = [self.state[p]["z"] for p in params]
+        diffs = torch._foreach_sub(params, gammas)  # W_old - Gamma_old
+        torch._foreach_add_(params, directions, alpha=-step)
+        torch._foreach_add_(params, diffs, alpha=-step / group["mu"])
+        torch._foreach_add_(zs, diffs, alpha=group["lr"] / group["mu"])
+        for z, gamma in zip(zs, gammas):
+            torch.mul(prox(z), group["kappa"], out=gamma)
 
     # -- the sparse structure -----------------------------------------------------------------------
     def coupled(self) -> Iterator[tuple[str, torch.Tensor]]:

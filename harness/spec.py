@@ -17,6 +17,7 @@ from . import cpu
 RESULT_FORMAT_VERSION = 3
 
 Args = tuple[tuple[str, Any], ...]
+DEVICE_KINDS = ("cpu", "cuda")
 ARG_FIELDS = ("model_args", "optimizer_args", "schedule_args", "probe_args")
 
 
@@ -60,12 +61,18 @@ class Spec:
     precision: str = "fp32"
     probes: tuple[str, ...] = ()
     probe_args: Args = ()
+    # The device kind ("cpu" or "cuda") a run trains on: its floats differ between the two, so
+    # it is part of the key. The fast tier trains on the CPU, the full tier on CUDA (tiers.py).
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         for name in ARG_FIELDS:
             object.__setattr__(self, name, freeze_args(getattr(self, name)))
         object.__setattr__(self, "augment", tuple(self.augment))
         object.__setattr__(self, "probes", tuple(self.probes))
+        if self.device not in DEVICE_KINDS:
+            raise ValueError(f"device must be a device kind, one of {', '.join(DEVICE_KINDS)}; got {self.device!r} "
+                             f"(the index of cuda:N is chosen when training, it is not part of the run)")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be positive, got {self.epochs}, {self.batch_size}")
 
@@ -99,7 +106,11 @@ class Spec:
         return cls(**data)
 
     def canonical_json(self) -> str:
-        payload: dict[str, Any] = {"format": RESULT_FORMAT_VERSION, "spec": self.to_dict()}
+        spec = self.to_dict()
+        del spec["device"]  # CPU keys stay what they were before the field existed
+        payload: dict[str, Any] = {"format": RESULT_FORMAT_VERSION, "spec": spec}
+        if self.device != "cpu":  # a CUDA run never shares a key with a CPU run
+            payload["device"] = self.device
         if cpu.mode() != "portable":  # machine-dependent CPU numerics never share a key with portable ones
             payload["cpu_kernels"] = cpu.mode()
         return json.dumps(payload, sort_keys=True, separators=(",", ":"))

@@ -18,6 +18,23 @@ TIERS = ("fast", "full")
 FAST_DEFAULTS: dict[str, Any] = {"train_subset": 2000, "test_subset": 1000, "epochs": 3}
 
 
+# The device kind each tier trains on unless --device names one. The fast tier's expectations
+# were made on CPUs, and its CPU kernels are machine-independent (harness/cpu.py): that is what
+# makes a fast verdict portable, so a GPU machine runs the fast tier on its CPU too.
+TIER_DEVICES = {"fast": "cpu", "full": "cuda"}
+
+
+def device_kind(tier: str, requested: str | None = None) -> str:
+    """The device kind a tier's runs train on: the kind of `requested` (--device), else the tier's own."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; known tiers: {', '.join(TIERS)}")
+    if requested is None or str(requested) == "auto":
+        return TIER_DEVICES[tier]
+    import torch
+
+    return torch.device(requested).type
+
+
 def full_precision(spec: Spec) -> str:
     """The full tier trains under bf16 autocast (fp32 weights, optimizer state and BatchNorm
     statistics): same recipe, several times the fp32 speed on tensor-core GPUs. Runs with
@@ -26,15 +43,17 @@ def full_precision(spec: Spec) -> str:
     return "fp32" if spec.probes else "bf16"
 
 
-def scale(spec: Spec, tier: str, overrides: Mapping[str, Any] | None = None) -> Spec:
+def scale(spec: Spec, tier: str, overrides: Mapping[str, Any] | None = None, device: str | None = None) -> Spec:
     """Return the Spec that actually runs for `tier`.
 
     `overrides` come from the claim's reference entry (`budget.<tier>`) and win
     over the tier defaults; dict-valued fields (model_args, ...) are merged.
+    `device` is the --device option (None or "auto": the tier's own device kind).
     """
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; known tiers: {', '.join(TIERS)}")
+    kind = device_kind(tier, device)
     changes: dict[str, Any] = dict(FAST_DEFAULTS) if tier == "fast" else {"precision": full_precision(spec)}
+    if kind != spec.device:
+        changes["device"] = kind
     changes.update(overrides or {})
     if tier == "fast":
         for name in ("train_subset", "test_subset"):

@@ -5,19 +5,22 @@ sync per epoch), records per-epoch curves and a timing breakdown (data, step,
 evaluation, probes), turns a non-finite loss into a `diverged` outcome, and
 checkpoints so a killed run resumes.
 
-Speed without changing a recipe: channels_last activations, fused optimizers
-and bf16 autocast (when the Spec says so) on CUDA, and optionally torch.compile,
-which changes kernels but not the computation. CPU runs keep the default memory
-layout and the machine-independent kernels of harness/cpu.py (see ARCHITECTURE.md).
+Speed without changing a recipe: channels_last activations, fused optimizers,
+cuDNN autotuning and bf16 autocast (when the Spec says so) on CUDA, and optionally
+torch.compile (static shapes), which changes kernels but not the computation. TF32
+stays off (harness/cuda_flags.py). CPU runs keep the default memory layout and the
+machine-independent kernels of harness/cpu.py (see ARCHITECTURE.md).
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import os
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,8 @@ import torch
 
 from . import cpu, data
 from .atomic import atomic_write
-from .env import environment, resolve_device
+from .cuda_flags import cuda_flags
+from .env import environment, run_device
 from .losses import get_loss
 from .models import count_parameters, create_model
 from .options import parse_bool
@@ -37,7 +41,14 @@ from .timing import PhaseTimer
 
 PROGRESS_ENV = "REPRO_PROGRESS"
 COMPILE_ENV = "REPRO_COMPILE"
-EVAL_BATCH = 1000
+PRECISIONS = ("fp32", "bf16")
+EVAL_BATCH = 1000  # on the CPU (the fast tier's cached runs were evaluated so)
+CUDA_EVAL_BATCH = 2500  # on a GPU: four batches for CIFAR-10's test set
+
+
+def eval_batch(device: torch.device) -> int:
+    """Evaluation batch size; evaluation is per image, so it changes speed, not results (beyond the last bits)."""
+    return CUDA_EVAL_BATCH if device.type == "cuda" else EVAL_BATCH
 
 
 def progress_enabled(flag: bool | None = None) -> bool:
@@ -67,8 +78,9 @@ def build_model(spec: Spec) -> torch.nn.Module:
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, loader: data.BatchLoader, loss_fn, autocast,
+             layout: torch.memory_format = torch.contiguous_format,
              per_example: list | None = None) -> tuple[float, float]:
-    """Mean loss and accuracy over a loader, accumulated on the device.
+    """Mean loss and accuracy over a loader, accumulated on the device, batches in the model's `layout`.
 
     `per_example`, when given, receives the boolean correctness of every test image in
     loader order: the paired test-set noise of two runs (harness/stats.py) needs it.
@@ -77,6 +89,7 @@ def evaluate(model: torch.nn.Module, loader: data.BatchLoader, loss_fn, autocast
     loss_sum = torch.zeros((), device=loader.mean.device)
     hits = []
     for x, y in loader:
+        x = x.contiguous(memory_format=layout)
         with autocast():
             out = model(x)
         loss_sum += loss_fn(out.float(), y) * len(y)
@@ -119,19 +132,64 @@ def _cpu_threads(device: torch.device):
         torch.set_num_threads(previous)
 
 
+@contextlib.contextmanager
+def _current_device(device: torch.device):
+    """A CUDA run makes its GPU the current one: timing events, synchronize() and new tensors
+    otherwise go to cuda:0 whatever `cuda:N` the run was given."""
+    if device.type != "cuda":
+        yield
+        return
+    with torch.cuda.device(device):
+        yield
+
+
 def train(spec: Spec, *, device: str | torch.device | None = None, data_root: str | None = None,
           download: bool | None = None, progress: bool | None = None,
-          checkpoint_path: Path | None = None, checkpoint_every: int = 1,
-          compile: bool | None = None) -> RunResult:
-    """Train `spec` to completion (or divergence) and return its result."""
-    device = resolve_device(str(device) if device is not None else None)
-    with _cpu_threads(device):
-        return _train(spec, device, data_root, download, progress, checkpoint_path, checkpoint_every, compile)
+          checkpoint_path: Path | None = None, checkpoint_every: int = 1, checkpoint_minutes: float = 0.0,
+          compile: bool | None = None, cudnn_benchmark: bool | None = None) -> RunResult:
+    """Train `spec` to completion (or divergence) and return its result.
+
+    The run trains on its Spec's device kind; `device` (or $REPRO_DEVICE) may name the device
+    of that kind (`cuda:1`). A checkpoint is written at every `checkpoint_every`-th epoch end
+    once `checkpoint_minutes` have passed since the last one (0: at every such epoch end).
+    """
+    if spec.precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {spec.precision!r}; known: {', '.join(PRECISIONS)}")
+    device = run_device(spec.device, device)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    options = {"checkpoint_path": checkpoint_path, "checkpoint_every": checkpoint_every,
+               "checkpoint_seconds": 60 * checkpoint_minutes, "compile": compile_enabled(compile)}
+    with _cpu_threads(device), _current_device(device), cuda_flags(device, cudnn_benchmark) as flags:
+        return _train(spec, device, data_root, download, progress, flags=flags, **options)
+
+
+
+def _compile(model: torch.nn.Module) -> tuple[torch.nn.Module, dict[str, int]]:
+    """torch.compile with static shapes, from a clean cache.
+
+    Without the reset, every model variant trained in one process adds guards to the same
+    forward code until dynamo's recompile limit is hit, after which it silently runs eager;
+    static shapes compile the short last batch once instead of a dynamic-shape graph.
+    """
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    before = {"graphs": counters["stats"]["unique_graphs"]}
+    return torch.compile(model, dynamic=False), before
+
+
+def _compiled_graphs(before: dict[str, int]) -> int:
+    from torch._dynamo.utils import counters
+
+    return counters["stats"]["unique_graphs"] - before["graphs"]
 
 
 def _train(spec: Spec, device: torch.device, data_root: str | None, download: bool | None, progress: bool | None,
-           checkpoint_path: Path | None, checkpoint_every: int, compile: bool | None) -> RunResult:
-    compiled = compile_enabled(compile)
+           *, checkpoint_path: Path | None, checkpoint_every: int, checkpoint_seconds: float, compile: bool,
+           flags: dict[str, Any]) -> RunResult:
+    compiled = compile
     started = time.perf_counter()
     cpu_started = time.process_time()
     torch.manual_seed(spec.seed)
@@ -141,18 +199,16 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
     gen = torch.Generator(device=device).manual_seed(spec.seed)
     train_loader = data.BatchLoader(splits["train"], spec.batch_size, mean=mean, std=std,
                                     augment=spec.augment, shuffle=True, generator=gen)
-    test_loader = data.BatchLoader(splits["test"], EVAL_BATCH, mean=mean, std=std)
+    test_loader = data.BatchLoader(splits["test"], eval_batch(device), mean=mean, std=std)
 
     layout = memory_format(device)
     model = build_model(spec).to(device=device, memory_format=layout)
     loss_fn = get_loss(spec.loss)
     optimizer = build_optimizer(spec.optimizer, model, spec.lr, fused=device.type == "cuda",
                                 **spec.kwargs("optimizer_args"))
-    forward = torch.compile(model) if compiled else model
+    forward, compile_counts = _compile(model) if compiled else (model, {})
     schedule = build_schedule(spec.schedule, optimizer, spec.epochs, len(train_loader), **spec.kwargs("schedule_args"))
     use_bf16 = spec.precision == "bf16"
-    if spec.precision not in ("fp32", "bf16"):
-        raise ValueError(f"unknown precision {spec.precision!r}; known: fp32, bf16")
 
     def autocast():
         if not use_bf16:
@@ -164,10 +220,15 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
     per_example: list = []
     probes = build_probes(spec.probes, spec.kwargs("probe_args"))
     state = {"epoch": 0, "step": 0, "elapsed": 0.0, "cpu_time": 0.0}  # elapsed, cpu_time: before this process
+    parts = RunParts(spec, device, model, optimizer, schedule, gen, curves, probes)
     if checkpoint_path is not None and checkpoint_path.exists():
-        state = _resume(checkpoint_path, spec, model, optimizer, schedule, gen, curves, probes) or state
+        state = _resume(checkpoint_path, parts) or state
         test_correct.update(state.pop("test_correct", {}))
     best_acc = max(curves["test_acc"], default=float("-inf"))
+    last_checkpoint = time.perf_counter()
+
+    def evaluate_now(per_image: list | None = None) -> tuple[float, float]:
+        return evaluate(forward, test_loader, loss_fn, autocast, layout, per_image)
 
     bar = _progress_bar(spec, state["epoch"], progress)
     timer = PhaseTimer(device)
@@ -209,7 +270,7 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
             correct += (out.detach().argmax(1) == y).sum()
             seen += len(y)
             if first_compiled_step:  # the first step pays for compilation: time it on its own
-                compile_time = timer.totals().get("step", 0.0)
+                compile_time = timer.elapsed().get("step", 0.0)
         bad = (~torch.isfinite(step_losses)).nonzero()
         if len(bad):  # one host sync per epoch finds the first bad step
             diverged_at = state["step"] + int(bad[0])
@@ -218,7 +279,7 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
         train_loss = (step_losses.sum() / len(train_loader)).item()
         train_acc = (correct.float() / seen).item()
         with timer.phase("eval"):
-            test_loss, test_acc = evaluate(forward, test_loader, loss_fn, autocast, per_example)
+            test_loss, test_acc = evaluate_now(per_example)
         if test_acc > best_acc:  # the epoch that best_test_acc reports: keep its per-image correctness
             best_acc, test_correct["best"] = test_acc, pack_bits(per_example[0])
         test_correct["final"] = pack_bits(per_example[0])
@@ -229,8 +290,7 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
         schedule.after_epoch(metrics)
         if probes:
             with timer.phase("probe"):
-                ctx_epoch = EpochContext(model, optimizer, epoch + 1,
-                                         lambda: evaluate(forward, test_loader, loss_fn, autocast))
+                ctx_epoch = EpochContext(model, optimizer, epoch + 1, evaluate_now)
                 for probe in probes.values():
                     probe.after_epoch(ctx_epoch)
         phases = timer.totals()
@@ -242,17 +302,18 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
         if bar is not None:
             bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{test_acc:.3f}")
             bar.update(1)
-        if checkpoint_path is not None and (epoch + 1) % checkpoint_every == 0 and epoch + 1 < spec.epochs:
+        if (checkpoint_path is not None and (epoch + 1) % checkpoint_every == 0 and epoch + 1 < spec.epochs
+                and time.perf_counter() - last_checkpoint >= checkpoint_seconds):
             state.update(epoch=epoch + 1, elapsed=state["elapsed"] + time.perf_counter() - started,
                          test_correct=dict(test_correct),
                          cpu_time=state.get("cpu_time", 0.0) + time.process_time() - cpu_started)
-            _save_checkpoint(checkpoint_path, spec, model, optimizer, schedule, gen, curves, state, probes)
-            started, cpu_started = time.perf_counter(), time.process_time()
+            _save_checkpoint(checkpoint_path, parts, state)
+            started = last_checkpoint = time.perf_counter()
+            cpu_started = time.process_time()
     if bar is not None:
         bar.close()
     if probes and diverged_at is None:
-        ctx_end = EpochContext(model, optimizer, spec.epochs,
-                               lambda: evaluate(forward, test_loader, loss_fn, autocast))
+        ctx_end = EpochContext(model, optimizer, spec.epochs, evaluate_now)
         for probe in probes.values():
             probe.after_training(ctx_end)
 
@@ -268,8 +329,10 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
         param_count=count_parameters(model),
         wall_time=state["elapsed"] + time.perf_counter() - started,
         cpu_time=state.get("cpu_time", 0.0) + time.process_time() - cpu_started,  # older checkpoints kept none
-        environment={**environment(device), "channels_last": layout == torch.channels_last, "compiled": compiled,
-                     **({"compile_time": compile_time} if compiled else {})},
+        environment={**environment(device), **flags, "channels_last": layout == torch.channels_last,
+                     "eval_batch": test_loader.batch_size, "compiled": compiled,
+                     **({"compile_time": compile_time, "compile_graphs": _compiled_graphs(compile_counts)}
+                        if compiled else {})},
         diverged_at_step=diverged_at,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         extra={"probes": {name: probe.result() for name, probe in probes.items()}} if probes else {},
@@ -290,54 +353,87 @@ def _progress_bar(spec: Spec, done: int, flag: bool | None):
     return tqdm(total=spec.epochs, initial=done, desc=label, unit="ep", file=sys.__stderr__, leave=False)
 
 
-def _save_checkpoint(path: Path, spec: Spec, model, optimizer, schedule, gen, curves, state, probes) -> None:
-    payload: dict[str, Any] = {
-        "key": spec.key, "state": dict(state), "curves": curves,
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-        "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-        "probes": {name: probe.state_dict() for name, probe in probes.items()},
-        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+@dataclass
+class RunParts:
+    """Everything a checkpoint saves and restores."""
+
+    spec: Spec
+    device: torch.device
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: Any
+    gen: torch.Generator
+    curves: dict[str, list[float]]
+    probes: dict[str, Any]
+
+
+def _payload(parts: RunParts, state: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's content. RNG states are the run's device's only: a process pinned to one GPU
+    and an unpinned one see different device lists, and CPU and CUDA generators differ in kind."""
+    cuda = parts.device.type == "cuda"
+    return {
+        "key": parts.spec.key, "device_kind": parts.device.type, "state": dict(state), "curves": parts.curves,
+        "model": parts.model.state_dict(), "optimizer": parts.optimizer.state_dict(),
+        "schedule": parts.schedule.state_dict(), "generator": parts.gen.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "probes": {name: probe.state_dict() for name, probe in parts.probes.items()},
+        "cuda_rng": torch.cuda.get_rng_state(parts.device) if cuda else None,
     }
-    atomic_write(path, lambda handle: torch.save(payload, handle), what=f"the checkpoint of run {spec.key}",
+
+
+def _save_checkpoint(path: Path, parts: RunParts, state: dict[str, Any]) -> None:
+    payload = _payload(parts, state)
+    atomic_write(path, lambda handle: torch.save(payload, handle), what=f"the checkpoint of run {parts.spec.key}",
                  fix="free some space or choose another run directory (--runs / $REPRO_RUNS), or checkpoint "
-                     "less often (--checkpoint-every)")
+                     "less often (--checkpoint-every / --checkpoint-minutes)")
 
 
 class CorruptCheckpointWarning(UserWarning):
     """A checkpoint could not be used; the run starts from scratch."""
 
 
-CHECKPOINT_FIELDS = ("key", "state", "curves", "model", "optimizer", "schedule", "generator", "torch_rng", "probes")
+CHECKPOINT_FIELDS = ("key", "device_kind", "state", "curves", "model", "optimizer", "schedule", "generator",
+                     "torch_rng", "probes", "cuda_rng")
 
 
-def _resume(path: Path, spec: Spec, model, optimizer, schedule, gen, curves, probes) -> dict[str, Any] | None:
-    """Restore a checkpoint, or warn (naming the file) and return None to start over."""
+def _resume(path: Path, parts: RunParts) -> dict[str, Any] | None:
+    """Restore a checkpoint, or warn (naming the file) and return None to start over.
+
+    Whatever goes wrong, reading or applying it, the run's parts are put back as they were,
+    so starting over is a clean start.
+    """
+    spec = parts.spec
+    pristine = copy.deepcopy(_payload(parts, {}))
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
         missing = [f for f in CHECKPOINT_FIELDS if f not in payload]
         if missing:
-            raise ValueError(f"fields {missing} missing")
+            raise ValueError(f"fields {missing} missing (written by an older harness)")
         if payload["key"] != spec.key:
             raise ValueError(f"it belongs to run {payload['key']}, not {spec.key}")
-        if set(payload["probes"]) != set(probes):
+        if payload["device_kind"] != parts.device.type:
+            raise ValueError(f"it was written on a {payload['device_kind']} device, this run trains on "
+                             f"{parts.device.type}")
+        if set(payload["probes"]) != set(parts.probes):
             raise ValueError("it was written with other probes")
-    except Exception as exc:  # any unreadable checkpoint means: start over, never crash the session
+        return _apply_checkpoint(payload, parts)
+    except Exception as exc:  # any unusable checkpoint means: start over, never crash the session
+        _apply_checkpoint(pristine, parts)
         warnings.warn(f"checkpoint {path} cannot be used ({exc}); training run {spec.key} from the start",
                       CorruptCheckpointWarning, stacklevel=3)
         return None
-    return _apply_checkpoint(payload, model, optimizer, schedule, gen, curves, probes)
 
 
-def _apply_checkpoint(payload: dict[str, Any], model, optimizer, schedule, gen, curves, probes) -> dict[str, Any]:
-    model.load_state_dict(payload["model"])
-    optimizer.load_state_dict(payload["optimizer"])
-    schedule.load_state_dict(payload["schedule"])
-    gen.set_state(payload["generator"])
+def _apply_checkpoint(payload: dict[str, Any], parts: RunParts) -> dict[str, Any]:
+    parts.model.load_state_dict(payload["model"])
+    parts.optimizer.load_state_dict(payload["optimizer"])
+    parts.schedule.load_state_dict(payload["schedule"])
+    parts.gen.set_state(payload["generator"])
     torch.set_rng_state(payload["torch_rng"])
-    if payload["cuda_rng"] is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(payload["cuda_rng"])
+    if payload["cuda_rng"] is not None:
+        torch.cuda.set_rng_state(payload["cuda_rng"], parts.device)
     for name, values in payload["curves"].items():
-        curves[name][:] = values
-    for name, probe in probes.items():
+        parts.curves[name][:] = values
+    for name, probe in parts.probes.items():
         probe.load_state_dict(payload["probes"][name])
     return dict(payload["state"])

@@ -11,7 +11,7 @@ import torch
 
 from harness.optim import OPTIMIZERS, build_optimizer
 from harness.probes import PROBES, EpochContext
-from harness.slbi import (SLBI, group_soft_threshold, magnitude_scores, order_scores, percentile, prune_mask,
+from harness.slbi import (SLBI, group_soft_threshold, magnitude_scores, order_scores, percentile, prox, prune_mask,
                           pruned, soft_threshold)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -288,3 +288,86 @@ def test_slbi_lenet_run_carries_support_record_and_pruning_curves():
     assert curve["pruned"]["conv3"][1]["conv3.weight"] == 60
     assert len(probes["conv_weights"]["kernel_norms"]) == 120 and 0 <= probes["conv_weights"]["near_zero_share"] <= 1
     assert math.isfinite(curve["unpruned"])
+
+
+# -- the foreach implementation against the per-parameter reference form ------------------------
+
+class ReferenceSLBI(SLBI):
+    """The per-parameter form of the update (one parameter at a time), which `SLBI.step` batches."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad
+                if group["weight_decay"] and p.ndim > 1:
+                    grad = grad.add(p, alpha=group["weight_decay"])
+                if group["direction"] == "adam" and group["form"] == "course":
+                    p.add_(self._ref_adam(p, grad, group), alpha=-group["lr"] * group["kappa"])
+                    self._ref_update(p, grad, group)
+                    continue
+                d = self._ref_adam(p, grad, group) if group["direction"] == "adam" else self._ref_momentum(p, grad, group)
+                self._ref_update(p, d, group)
+
+    def _ref_momentum(self, p, grad, group):
+        if not group["momentum"]:
+            return grad
+        state = self.state[p]
+        if "momentum_buffer" not in state:
+            state["momentum_buffer"] = grad.clone()
+        else:
+            state["momentum_buffer"].mul_(group["momentum"]).add_(grad, alpha=1 - group["dampening"])
+        return state["momentum_buffer"]
+
+    def _ref_adam(self, p, grad, group):
+        state = self.state[p]
+        beta1, beta2 = group["betas"]
+        if "exp_avg" not in state:
+            state["adam_step"] = 0
+            state["exp_avg"] = torch.zeros_like(p)
+            state["exp_avg_sq"] = torch.zeros_like(p)
+        state["adam_step"] += 1
+        t = state["adam_step"]
+        state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
+        state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = (state["exp_avg_sq"].sqrt() / math.sqrt(1 - beta2 ** t)).add_(group["eps"])
+        return state["exp_avg"] / denom / (1 - beta1 ** t)
+
+    def _ref_update(self, p, d, group):
+        step = group["lr"] * group["kappa"]
+        if not group["coupled"]:
+            p.add_(d, alpha=-step)
+            return
+        state = self.state[p]
+        old = p.clone()
+        p.add_(d, alpha=-step).add_(old - state["gamma"], alpha=-step / group["mu"])
+        state["z"].add_(old - state["gamma"], alpha=group["lr"] / group["mu"])
+        state["gamma"] = group["kappa"] * prox(state["z"])
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"momentum": 0.9, "weight_decay": 5e-3}, {"momentum": 0.9, "dampening": 0.1}, {"momentum": 0.0},
+    {"direction": "adam", "weight_decay": 1e-3}, {"direction": "adam", "form": "course", "weight_decay": 1e-3},
+])
+def test_foreach_step_is_bitwise_the_per_parameter_form(kwargs):
+    """Conv, fc and 1-D parameters, both prox branches, weight decay: five steps, every tensor bitwise equal."""
+    def build(cls):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(),
+                                  torch.nn.Linear(4 * 4 * 4, 3))
+        return net, cls(net, 0.3, kappa=2.0, mu=0.5, **kwargs)
+
+    x, y = torch.randn(8, 2, 6, 6, generator=torch.Generator().manual_seed(1)), torch.arange(8) % 3
+    (net, opt), (ref, ref_opt) = build(SLBI), build(ReferenceSLBI)
+    for _ in range(5):
+        for model, o in ((net, opt), (ref, ref_opt)):
+            o.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            o.step()
+    for (n, p), q in zip(net.named_parameters(), ref.parameters()):
+        assert torch.equal(p, q), n
+    for n, _ in opt.coupled():
+        assert torch.equal(opt.gamma(n), ref_opt.gamma(n)), n
+    assert any(opt.support(n).any() for n, _ in opt.coupled()), "the test should reach a non-zero Gamma"

@@ -2,7 +2,7 @@ import pytest
 
 from harness import spec as spec_module
 from harness.spec import Spec
-from harness.tiers import FAST_DEFAULTS, scale
+from harness.tiers import FAST_DEFAULTS, device_kind, scale
 
 
 def make(**kw):
@@ -19,7 +19,8 @@ def test_equal_specs_share_a_key_whatever_the_dict_order():
 
 
 @pytest.mark.parametrize("change", [{"seed": 1}, {"lr": 0.01}, {"augment": ("crop",)},
-                                    {"model_args": {"width": 2}}, {"precision": "bf16"}])
+                                    {"model_args": {"width": 2}}, {"precision": "bf16"},
+                                    {"device": "cuda"}])
 def test_any_field_change_changes_the_key(change):
     assert make().key != make(**change).key
 
@@ -45,9 +46,31 @@ def test_unknown_spec_field_is_an_error():
         Spec.from_dict({"model": "resnet18", "epochz": 3})
 
 
-def test_full_tier_is_the_recipe_itself_in_bf16():
-    assert scale(make(), "full") == make(precision="bf16")
+def test_full_tier_is_the_recipe_itself_in_bf16_on_cuda():
+    assert scale(make(), "full") == make(precision="bf16", device="cuda")
     assert scale(make(), "fast").precision == "fp32"
+
+
+def test_cpu_keys_are_unchanged_by_the_device_field_and_cuda_keys_differ():
+    cpu = make()
+    assert '"device"' not in cpu.canonical_json()  # cached CPU runs keep their keys
+    assert cpu.key == "39c9f7e05ae1e2fd"  # its key before the field existed
+    cuda = make(device="cuda")
+    assert '"device":"cuda"' in cuda.canonical_json() and cuda.key != cpu.key
+    assert Spec.from_dict(cuda.to_dict()).key == cuda.key
+
+
+def test_the_fast_tier_trains_on_the_cpu_and_the_full_tier_on_cuda_unless_told():
+    assert scale(make(), "fast").device == "cpu" and scale(make(), "full").device == "cuda"
+    for option, kind in ((None, None), ("auto", None), ("cpu", "cpu"), ("cuda", "cuda"), ("cuda:1", "cuda")):
+        assert device_kind("fast", option) == (kind or "cpu")
+        assert device_kind("full", option) == (kind or "cuda")
+        assert scale(make(), "fast", device=option).device == (kind or "cpu")
+
+
+def test_a_device_index_is_not_a_device_kind():
+    with pytest.raises(ValueError, match="device kind"):
+        make(device="cuda:1")
 
 
 def test_full_tier_keeps_probed_runs_and_explicit_overrides_in_fp32():
