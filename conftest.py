@@ -21,6 +21,8 @@ from harness.findings import session_info, verdict_for, write_findings
 from harness.reference import ReferenceError, all_claims, load_all
 from harness.runs import RUN_MODE_ENV, RUNS_ENV, SESSION_ENV, MODES, RunStore
 
+pytest_plugins = ["harness.plan_plugin"]  # --plan: the runs a selection needs and their cost
+
 REPORT_DIR_ENV = "REPRO_REPORT_DIR"
 BASE_SEED_ENV = "REPRO_BASE_SEED"
 FINDING_KEY = "finding"
