@@ -67,7 +67,7 @@ def _line_search(spec: Spec, args: dict[str, Any], rng: random.Random) -> dict[s
 def _slbi_support(spec: Spec, args: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     epochs = list(range(1, spec.epochs + 1))
     return {"epochs": epochs, "support_share": {"placeholder.weight": [rng.random() for _ in epochs]},
-            "filter_entry_epoch": {}}
+            "filter_entry_epoch": {"placeholder.weight": [rng.randint(0, spec.epochs - 1)]}}
 
 
 def _prune_curve(spec: Spec, args: dict[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -80,8 +80,16 @@ def _prune_curve(spec: Spec, args: dict[str, Any], rng: random.Random) -> dict[s
 
 
 def _conv_weights(spec: Spec, args: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    out = {"layer": args.get("layer", "conv3.weight"), "threshold": args.get("threshold", 0.01),
-           "near_zero_share": rng.random(), "mean_abs": rng.random(), "kernel_norms": [[rng.random()]]}
+    import torch
+
+    from .train import build_model
+
+    layer = args.get("layer", "conv3.weight")
+    with torch.device("meta"):  # the layer's shape, without weights
+        out_channels, in_channels = dict(build_model(spec).named_parameters())[layer].shape[:2]
+    out = {"layer": layer, "threshold": args.get("threshold", 0.01), "near_zero_share": rng.random(),
+           "mean_abs": rng.random(), "kernel_norms": [[rng.random() for _ in range(in_channels)]
+                                                      for _ in range(out_channels)]}
     if spec.optimizer.startswith("slbi"):
         out["support_share"] = rng.random()
     return out
