@@ -151,9 +151,12 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
 
     curves: dict[str, list[float]] = {name: [] for name in CURVE_FIELDS}
     probes = build_probes(spec.probes, spec.kwargs("probe_args"))
-    state = {"epoch": 0, "step": 0, "elapsed": 0.0}
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "elapsed": 0.0, "resumed": []}
     if checkpoint_path is not None and checkpoint_path.exists():
-        state = _resume(checkpoint_path, spec, model, optimizer, schedule, gen, curves, probes) or state
+        restored = _resume(checkpoint_path, spec, model, optimizer, schedule, gen, curves, probes)
+        if restored is not None:  # remember where: a resumed run says so in its result
+            state = {"resumed": [], **restored}
+            state["resumed"] = [*state["resumed"], state["epoch"]]
 
     bar = _progress_bar(spec, state["epoch"], progress)
     timer = PhaseTimer(device)
@@ -253,7 +256,8 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
                      **({"compile_time": compile_time} if compiled else {})},
         diverged_at_step=diverged_at,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        extra={"probes": {name: probe.result() for name, probe in probes.items()}} if probes else {},
+        extra={**({"probes": {name: probe.result() for name, probe in probes.items()}} if probes else {}),
+               **({"resumed_at_epoch": state["resumed"]} if state["resumed"] else {})},
     )
 
 
