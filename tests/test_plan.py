@@ -5,8 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from harness import data
-from harness.models import create_model
+from harness import data, sizes
+from harness.models import count_parameters, create_model
 from harness.models.complexity import count_macs
 from harness.plan import (GPU_DATASHEET, build_plan, datasheet_rate, load_plan, makespan, model_size, run_cost,
                           write_plan)
@@ -36,10 +36,12 @@ def test_split_sizes_of_the_real_cifar10(data_root, split):
 
 @pytest.mark.parametrize("name,shape", [("lenet_mnist", (1, 1, 28, 28)), ("vgg_a", (1, 3, 32, 32)),
                                         ("resnet18", (1, 3, 32, 32))])
-def test_macs_on_the_meta_device_equal_macs_counted_on_the_cpu(name, shape):
+def test_sizes_on_the_meta_device_equal_sizes_counted_on_the_cpu(name, shape):
     dataset = "mnist" if shape[1] == 1 else "cifar10"
     cpu_model = create_model(name, num_classes=10, in_channels=shape[1])
-    assert model_size(Spec(model=name, dataset=dataset))[1] == count_macs(cpu_model, shape)
+    on_cpu = (count_parameters(cpu_model), count_macs(cpu_model, shape))
+    assert model_size(Spec(model=name, dataset=dataset)) == on_cpu
+    assert sizes.model_size(name, {"in_channels": shape[1]}, shape) == on_cpu
 
 
 def test_run_cost_is_six_macs_per_training_image_and_two_per_test_image():
@@ -223,3 +225,15 @@ def test_every_full_tier_claim_plans_to_its_end(data_root, tmp_path):
     summary = load_plan(tmp_path / "plan.json")["summary"]
     errors = {t: why for t, why in summary["stopped_tests"].items() if not why.startswith("skipped")}
     assert summary["runs"] > 0 and not errors
+
+
+def test_cached_runs_of_the_device_replace_the_assumed_rate():
+    from harness.plan import calibrate, resolve_rate
+
+    spec = Spec(model="vgg_a", dataset="synthetic", epochs=2, precision="bf16")
+    ran = placeholder_result(spec)
+    ran.environment, ran.wall_time = {"device": "cuda", "gpu": "NVIDIA H100 80GB HBM3"}, 10.0
+    rate = resolve_rate("H100", [ran])
+    assert rate.source.startswith("measured") and rate.flop_per_s["bf16"] == run_cost(spec).flop / 10.0
+    assert calibrate([ran], "A100") is None and resolve_rate("A100", [ran]).source.startswith("assumption")
+    assert calibrate([placeholder_result(spec)], "plan") is None  # placeholders never calibrate
