@@ -134,20 +134,50 @@ def start(folder: Path, timeout: float = 30) -> Cluster:
 
 
 def stop(cluster: Cluster, timeout: float = 15) -> None:
-    """Stop the daemons by their pid files' PIDs (slurmd first) and wait for them to exit."""
+    """Cancel what is left in the queue, stop the daemons by their pid files' PIDs (slurmd first),
+    then end any job process still carrying this cluster's SLURM_CONF (a step slurmd left behind)."""
+    try:
+        ids = cluster.run("squeue", "-h", "-o", "%A").split()
+        if ids:
+            cluster.run("scancel", *ids)
+            deadline = time.monotonic() + timeout
+            while cluster.run("squeue", "-h", "-o", "%A").split() and time.monotonic() < deadline:
+                time.sleep(0.2)
+    except (RuntimeError, subprocess.SubprocessError):
+        pass
     pids = cluster.pids()
     for name in ("slurmd", "slurmctld", "munged"):
         if name in pids:
-            try:
-                os.kill(pids[name], signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            _end(pids[name], signal.SIGTERM)
     deadline = time.monotonic() + timeout
     for pid in pids.values():
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.1)
         if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+            _end(pid, signal.SIGKILL)
+    for pid in _processes_of(cluster):
+        _end(pid, signal.SIGKILL)
+
+
+def _processes_of(cluster: Cluster) -> list[int]:
+    """PIDs whose environment names this cluster's slurm.conf: its job steps and their children."""
+    marker = f"SLURM_CONF={cluster.conf}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0") and _alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _end(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _alive(pid: int) -> bool:
