@@ -10,10 +10,9 @@ import time
 
 import pytest
 
-from harness.plan import build_plan, datasheet_rate, write_plan
+from harness.plan import build_plan, datasheet_rate, load_plan, write_plan
 from harness.runs import TRAINING_LOG, RunStore
 from harness.slurm import SlurmOptions, Submission, pending_runs, submit, summary_lines, wait
-from harness.plan import load_plan
 from harness.spec import Spec
 from harness.train import train
 from tests import slurm_cluster
