@@ -8,6 +8,7 @@ normalization are tensor operations on the device (see augment.py).
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,14 +197,46 @@ def pooled_split(splits: dict[str, Split], ratios: tuple[int, ...], seed: int = 
     pool = Split(torch.cat([splits["train"].images, splits["test"].images]),
                  torch.cat([splits["train"].labels, splits["test"].labels]))
     order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))
-    sizes = [len(pool) * r // sum(ratios) for r in ratios]
-    sizes[0] += len(pool) - sum(sizes)
+    sizes = _pool_sizes(len(pool), ratios)
     parts = torch.split(order, sizes)
     names = ("train", "val", "test")[: len(ratios)]
     return {n: pool.subset(p.sort().values) for n, p in zip(names, parts)}
 
 
 SPLITS = ("official", "pool-10:1:1")
+
+
+# Images per official split, for planning without reading the files (tests/test_plan.py checks them).
+OFFICIAL_SIZES = {"cifar10": (50000, 10000), "mnist": (60000, 10000)}
+POOL_RATIOS = {"pool-10:1:1": (10, 1, 1)}
+
+
+def _pool_sizes(total: int, ratios: tuple[int, ...]) -> list[int]:
+    sizes = [total * r // sum(ratios) for r in ratios]
+    sizes[0] += total - sum(sizes)
+    return sizes
+
+
+def split_sizes(name: str, split: str = "official", train_subset: int | None = None,
+                test_subset: int | None = None) -> tuple[int, int]:
+    """(train, test) images `prepare` would return, computed without loading anything."""
+    if name in SYNTHETIC_SHAPES:
+        defaults = inspect.signature(synthetic_arrays).parameters
+        train, test = defaults["train"].default, defaults["test"].default
+    elif name in OFFICIAL_SIZES:
+        train, test = OFFICIAL_SIZES[name]
+    else:
+        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(NUM_CLASSES)}")
+    if split in POOL_RATIOS:
+        train, _, test = _pool_sizes(train + test, POOL_RATIOS[split])
+    elif split != "official":
+        raise ValueError(f"unknown split {split!r}; known splits: {', '.join(SPLITS)}")
+    n = NUM_CLASSES[name]
+    if train_subset:
+        train = train_subset // n * n
+    if test_subset:
+        test = min(test_subset, test) // n * n
+    return train, test
 
 
 def prepare(name: str, split: str = "official", train_subset: int | None = None,
@@ -213,8 +246,8 @@ def prepare(name: str, split: str = "official", train_subset: int | None = None,
     arrays = load_arrays(name, root, download)
     if split == "official":
         splits = dict(arrays)
-    elif split == "pool-10:1:1":
-        splits = pooled_split(arrays, (10, 1, 1))
+    elif split in POOL_RATIOS:
+        splits = pooled_split(arrays, POOL_RATIOS[split])
     else:
         raise ValueError(f"unknown split {split!r}; known splits: {', '.join(SPLITS)}")
     n = NUM_CLASSES[name]

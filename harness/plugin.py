@@ -83,6 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "fast: laptop-CPU tier, tiny budgets")
     config.addinivalue_line("markers", "full: the reports' own recipes (GPU)")
     config.addinivalue_line("markers", "claim(id): the reference/ claim id this test checks")
+    config.addinivalue_line("markers", "synthetic_data: the claim trains on synthetic data only (no dataset check)")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:  # before anything touches CUDA: one GPU per worker, a share of the cores
         count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
@@ -90,7 +91,8 @@ def pytest_configure(config: pytest.Config) -> None:
         split_cpu_threads(count)
     else:
         os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
-        config.pluginmanager.register(Controller(config), "cifar-claims-controller")
+        if not _planning(config):  # a --plan session (harness/plan_plugin.py) records runs, not findings
+            config.pluginmanager.register(Controller(config), "cifar-claims-controller")
     config.stash[STATE] = {"reference": None}
     if not config.getoption("help"):  # bad option values: one usage error now, not one per test (after pinning)
         config.stash[SETTINGS] = validate_options({name: config.getoption(name) for name in OPTIONS})
@@ -155,11 +157,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Stop before the first claim when a selected claim would need a dataset that is not there."""
     config = session.config
-    if config.stash[SETTINGS].run_mode == "cached-only" or config.option.collectonly:
+    if config.stash[SETTINGS].run_mode == "cached-only" or config.option.collectonly or _planning(config):
         return
     entries = None
     for item in session.items:
-        if "claim_tier" not in getattr(item, "fixturenames", ()):
+        if "claim_tier" not in getattr(item, "fixturenames", ()) or item.get_closest_marker("synthetic_data"):
             continue
         entries = entries or all_claims(_reference(config))
         entry = entries.get(_claim_id(item) or "")
@@ -252,9 +254,13 @@ def _outcome(call: pytest.CallInfo) -> tuple[str, str | None]:
     return "error", f"{type(exc).__name__}: {exc}"[-2000:]
 
 
+def _planning(config: pytest.Config) -> bool:
+    return bool(config.getoption("plan", default=False))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    claim = item.stash.get(CLAIM, None)
+    claim = None if _planning(item.config) else item.stash.get(CLAIM, None)
     if claim is not None and claim.finding.verdict is None and (call.when == "call" or call.excinfo is not None):
         outcome, message = _outcome(call)
         finding = claim.finding.close(outcome, message=message, duration=call.duration)

@@ -219,11 +219,15 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
     test_correct: dict[str, str] = {}  # "best" / "final" epoch -> packed per-image correctness
     per_example: list = []
     probes = build_probes(spec.probes, spec.kwargs("probe_args"))
-    state = {"epoch": 0, "step": 0, "elapsed": 0.0, "cpu_time": 0.0}  # elapsed, cpu_time: before this process
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "elapsed": 0.0, "cpu_time": 0.0,  # before this process
+                             "resumed": []}
     parts = RunParts(spec, device, model, optimizer, schedule, gen, curves, probes)
     if checkpoint_path is not None and checkpoint_path.exists():
-        state = _resume(checkpoint_path, parts) or state
-        test_correct.update(state.pop("test_correct", {}))
+        restored = _resume(checkpoint_path, parts)
+        if restored is not None:  # remember where: a resumed run says so in its result
+            state = {"resumed": [], **restored}
+            state["resumed"] = [*state["resumed"], state["epoch"]]
+            test_correct.update(state.pop("test_correct", {}))
     best_acc = max(curves["test_acc"], default=float("-inf"))
     last_checkpoint = time.perf_counter()
 
@@ -335,7 +339,8 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
                         if compiled else {})},
         diverged_at_step=diverged_at,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        extra={"probes": {name: probe.result() for name, probe in probes.items()}} if probes else {},
+        extra={**({"probes": {name: probe.result() for name, probe in probes.items()}} if probes else {}),
+               **({"resumed_at_epoch": state["resumed"]} if state["resumed"] else {})},
         test_correct=test_correct,
     )
 

@@ -68,6 +68,7 @@ def test_a_killed_run_resumes_from_its_checkpoint_and_ends_the_same(tmp_path, mo
     resumed = train(TINY, device="cpu", progress=False, checkpoint_path=checkpoint)
     assert resumed.curves["test_acc"] == reference.curves["test_acc"]
     assert resumed.curves["train_loss"] == reference.curves["train_loss"]
+    assert resumed.extra["resumed_at_epoch"] == [2] and "resumed_at_epoch" not in reference.extra
 
 
 @pytest.mark.parametrize("field,value,match", [

@@ -1,0 +1,175 @@
+"""run-slurm against a real single-node Slurm that the test starts (tests/slurm_cluster.py) and stops.
+
+An array of tiny runs (synthetic MNIST, LeNet, 1 epoch) trains each run once and a run that
+cannot train comes back as an error with its message; a run preempted by a job of the
+higher-priority partition is requeued, resumes from its checkpoint and ends equal to the
+same run trained without interruption.
+"""
+import os
+import time
+
+import pytest
+
+from harness.plan import build_plan, datasheet_rate, load_plan, write_plan
+from harness.runs import TRAINING_LOG, RunStore
+from harness.slurm import SlurmOptions, Submission, pending_runs, submit, summary_lines, wait
+from harness.spec import Spec
+from harness.train import train
+from tests import slurm_cluster
+
+pytest.importorskip("submitit", reason="Slurm submission needs submitit: pip install -e '.[slurm]'")
+
+TINY = Spec(model="lenet_mnist", dataset="synthetic_mnist", normalize="none", epochs=1, batch_size=100,
+            train_subset=500, test_subset=200)
+METRICS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    missing = slurm_cluster.missing_tools()
+    if missing:
+        pytest.skip(f"Slurm is not installed here (no {', '.join(missing)}); .ci/run installs slurm-wlm and "
+                    f"munge with apt-get when it runs as root")
+    started = slurm_cluster.start(tmp_path_factory.mktemp("slurm"))
+    previous = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = str(started.conf)  # submitit's sbatch/squeue calls find this cluster
+    yield started
+    slurm_cluster.stop(started)
+    if previous is None:
+        os.environ.pop("SLURM_CONF", None)
+    else:
+        os.environ["SLURM_CONF"] = previous
+
+
+def plan_file(tmp_path, specs):
+    requests = {s.key: {"spec": s.to_dict(), "claims": ["999/test [full]"], "cached": False} for s in specs}
+    json_path, _ = write_plan(build_plan(requests, datasheet_rate("H100")), tmp_path / "plan")
+    return json_path
+
+
+def options(cpus, **changes):
+    return SlurmOptions(**{"partition": "low", "time_min": 5, "gpus_per_task": 0, "cpus_per_task": 1,
+                           "array_parallelism": cpus, "signal_delay_s": 30, **changes})
+
+
+def test_an_array_trains_each_run_once_and_a_failing_run_reports_its_error(cluster, tmp_path):
+    good = [TINY.replace(seed=s) for s in (0, 1, 2)]
+    bad = TINY.replace(optimizer="no_such_optimizer")
+    plan = plan_file(tmp_path, good + [bad])
+    runs = tmp_path / "runs"
+    submission, jobs = submit(plan, runs, options(cluster.cpus), tmp_path / "submitit", {"device": "cpu"})
+    assert len(jobs) == 4 and len({j.job_id.split("_")[0] for j in jobs}) == 1  # one array
+    outcome = wait(submission, jobs, poll_s=0.5, progress=False, lost_after_s=20, timeout_s=120)
+    assert set(outcome.done) == {s.key for s in good}, cluster.logs()
+    assert "unknown optimizer 'no_such_optimizer'" in outcome.failed[bad.key] and "log:" in outcome.failed[bad.key]
+    trained = [line.split()[1] for line in (runs / TRAINING_LOG).read_text().splitlines()]
+    assert sorted(trained) == sorted(s.key for s in good)  # each once
+    store = RunStore(runs, "cached-only")
+    assert all(store.get(s).status == "completed" for s in good)
+    assert [r["key"] for r in pending_runs(load_plan(plan), runs)] == [bad.key]
+    assert Submission.load(tmp_path / "submitit").tasks == submission.tasks
+    assert any("FAILED" in line and bad.key in line for line in summary_lines(submission, outcome))
+
+
+def test_a_preempted_run_resumes_from_its_checkpoint_and_ends_as_if_uninterrupted(cluster, tmp_path):
+    spec = TINY.replace(epochs=4, train_subset=None, test_subset=None, batch_size=50)
+    runs = tmp_path / "runs"
+    submission, jobs = submit(plan_file(tmp_path, [spec]), runs, options(cluster.cpus, cpus_per_task=cluster.cpus),
+                              tmp_path / "submitit", {"device": "cpu"})
+    checkpoint = runs / spec.key / "checkpoint.pt"
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists():
+        assert time.monotonic() < deadline, f"no checkpoint after 60 s\n{cluster.logs()}"
+        assert not (runs / spec.key / "result.json").exists(), "the run finished before it could be preempted"
+        time.sleep(0.1)
+    # a job of the high partition needs the whole node: Slurm preempts the run (USR2, then requeue)
+    cluster.run("sbatch", "--parsable", "-p", "high", "-c", str(cluster.cpus), "-o", "/dev/null", "--wrap", "sleep 1")
+    uninterrupted = train(spec, device="cpu", progress=False)  # meanwhile, the same run without a break
+    outcome = wait(submission, jobs, poll_s=0.5, progress=False, lost_after_s=60, timeout_s=150)
+    assert spec.key in outcome.done, f"{outcome.failed}\n{cluster.logs()}"
+    assert outcome.done[spec.key]["resumed_at_epoch"], "the run was not preempted and resumed"
+    resumed = RunStore(runs, "cached-only").get(spec)
+    assert {k: resumed.curves[k] for k in METRICS} == {k: uninterrupted.curves[k] for k in METRICS}
+    assert resumed.final_test_acc == uninterrupted.final_test_acc and not checkpoint.exists()
+
+
+# -- waiting, without a cluster: fake tasks and a fake queue --------------------------------------------------------
+
+class FakeJob:
+    def __init__(self, job_id, folder, error=None):
+        self.job_id, self.error = job_id, error
+        self.paths = type("Paths", (), {"result_pickle": folder / f"{job_id}_result.pkl",
+                                        "stderr": folder / f"{job_id}.err"})()
+
+    def finish(self):
+        self.paths.result_pickle.write_text("done")
+
+    def exception(self):
+        return self.error
+
+    def result(self):
+        return {"key": self.job_id}
+
+
+def fake_submission(tmp_path, n):
+    jobs = [FakeJob(f"9_{i}", tmp_path) for i in range(n)]
+    return Submission(base=str(tmp_path), runs=str(tmp_path / "runs"),
+                      tasks=[{"job_id": j.job_id, "key": f"key{i}", "model": "m", "est_seconds": 1.0}
+                             for i, j in enumerate(jobs)]), jobs
+
+
+def test_waiting_shows_runs_done_and_to_go_on_a_terminal(tmp_path, monkeypatch, capfd):
+    submission, jobs = fake_submission(tmp_path, 3)
+    for job in jobs:
+        job.finish()
+    monkeypatch.setattr("harness.slurm._active", lambda ids: set())
+    monkeypatch.setenv("REPRO_PROGRESS", "1")
+    outcome = wait(submission, jobs, poll_s=0.01)
+    assert sorted(outcome.done) == ["key0", "key1", "key2"]
+    assert "3/3" in capfd.readouterr().err
+
+
+def test_waiting_is_quiet_in_ci(tmp_path, monkeypatch, capfd):
+    submission, jobs = fake_submission(tmp_path, 2)
+    for job in jobs:
+        job.finish()
+    monkeypatch.setattr("harness.slurm._active", lambda ids: set())
+    monkeypatch.delenv("REPRO_PROGRESS", raising=False)
+    monkeypatch.setenv("CI", "true")
+    wait(submission, jobs, poll_s=0.01)
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_a_task_gone_from_the_queue_without_a_result_is_a_failure_not_a_hang(tmp_path, monkeypatch):
+    submission, jobs = fake_submission(tmp_path, 2)
+    jobs[0].finish()
+    monkeypatch.setattr("harness.slurm._active", lambda ids: set())
+    outcome = wait(submission, jobs, poll_s=0.01, lost_after_s=0.05, progress=False)
+    assert list(outcome.done) == ["key0"] and "left the queue without a result" in outcome.failed["key1"]
+
+
+def test_a_requeued_task_is_not_over_while_slurm_lists_it(tmp_path, monkeypatch):
+    submission, jobs = fake_submission(tmp_path, 1)
+    jobs[0].error, polls = RuntimeError("killed during requeue"), []
+    jobs[0].finish()
+
+    def active(ids):  # listed (requeued) for two polls, then the second attempt has succeeded
+        polls.append(1)
+        if len(polls) == 2:
+            jobs[0].error = None
+        return {"9_0"} if len(polls) <= 2 else set()
+
+    monkeypatch.setattr("harness.slurm._active", active)
+    outcome = wait(submission, jobs, poll_s=0.01, progress=False)
+    assert list(outcome.done) == ["key0"] and not outcome.failed
+
+
+def test_submitting_a_plan_whose_runs_are_all_stored_sends_nothing(tmp_path, capsys):
+    from harness.plan_store import placeholder_result
+    from harness.slurm import main
+
+    RunStore(tmp_path / "runs", trainer=lambda s, **kw: placeholder_result(s)).get(TINY)
+    assert main(["submit", str(plan_file(tmp_path, [TINY])), "--runs", str(tmp_path / "runs")]) == 0
+    assert "every run of the plan is in the store" in capsys.readouterr().out
+    assert main(["wait", str(tmp_path / "nowhere")]) == 2 and "no jobs.json" in capsys.readouterr().err
