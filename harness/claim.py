@@ -75,6 +75,9 @@ class Claim:
 
     def __post_init__(self) -> None:
         self.finding = Finding.open(self.entry, self.tier, self.report_title)
+        plan = self.entry.plan(self.tier)
+        if plan is not None and plan.underpowered:
+            self.finding.notes.append(f"underpowered: {plan.underpowered}")
 
     def __repr__(self) -> str:
         return f"Claim({self.entry.id} [{self.tier}])"

@@ -91,9 +91,9 @@ def pytest_configure(config: pytest.Config) -> None:
         split_cpu_threads(count)
     else:
         os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
-        if not _planning(config):  # a --plan session (harness/plan_plugin.py) records runs, not findings
-            config.pluginmanager.register(Controller(config), "cifar-claims-controller")
     config.stash[STATE] = {"reference": None}
+    if not worker and not _planning(config):  # a --plan session (harness/plan_plugin.py) records runs only
+        config.pluginmanager.register(Controller(config), "cifar-claims-controller")
     if not config.getoption("help"):  # bad option values: one usage error now, not one per test (after pinning)
         config.stash[SETTINGS] = validate_options({name: config.getoption(name) for name in OPTIONS})
 
@@ -287,6 +287,12 @@ class Controller:
         self.findings_path: Path | None = None
         self.outputs: dict[str, Path] | None = None
         self.report_error: str | None = None
+        self.reports: dict[str, dict[str, str]] = {}
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # read before any test, not at the end: the header describes the reference the claims ran with
+        self.reports = {k: {"title": r.title, "summary": r.summary, "source": r.source}
+                        for k, r in _reference(self.config).items()}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
@@ -322,8 +328,7 @@ class Controller:
             run_mode=config.stash[SETTINGS].run_mode,
             workers=os.environ.get("PYTEST_XDIST_WORKER_COUNT") or getattr(config.option, "numprocesses", None),
             interrupted=self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED,
-            reports={k: {"title": r.title, "summary": r.summary, "source": r.source}
-                     for k, r in _reference(config).items()},
+            reports=self.reports,
         )
         try:
             self.findings_path = write_findings(out_dir / "findings.json",

@@ -55,6 +55,7 @@ class TierPlan:
     skip: str | None = None
     expect: str | None = None  # overrides the claim's expect in this tier (a fast-proxy-only finding, say)
     why: str | None = None
+    underpowered: str | None = None  # too few seeds for the reported gap, and why (shown with the finding)
 
 
 @dataclass(frozen=True)
@@ -175,10 +176,10 @@ def _tier_plan(raw: Any, path: Path, cid: str, tier: str, kind: str) -> TierPlan
     prefix = f"tiers.{tier}."
     if not isinstance(raw, dict):
         raise _fail(path, cid, f"tiers.{tier}", f"expected a mapping, got {type(raw).__name__}")
-    unknown = set(raw) - {"budget", "seeds", "tolerance", "skip", "expect", "why"}
+    unknown = set(raw) - {"budget", "seeds", "tolerance", "skip", "expect", "why", "underpowered"}
     if unknown:
-        raise _fail(path, cid, f"tiers.{tier}",
-                    f"unknown keys {sorted(unknown)}; allowed: budget, seeds, tolerance, skip, expect, why")
+        raise _fail(path, cid, f"tiers.{tier}", f"unknown keys {sorted(unknown)}; allowed: budget, seeds, "
+                                               f"tolerance, skip, expect, why, underpowered")
     expect = raw.get("expect")
     if expect is not None and expect not in EXPECTS:
         raise _fail(path, cid, prefix + "expect", f"{expect!r} is not one of {', '.join(EXPECTS)}")
@@ -193,8 +194,11 @@ def _tier_plan(raw: Any, path: Path, cid: str, tier: str, kind: str) -> TierPlan
     skip = raw.get("skip")
     if skip is not None and not isinstance(skip, str):
         raise _fail(path, cid, prefix + "skip", "expected the reason as text")
+    underpowered = raw.get("underpowered")
+    if underpowered is not None and not (isinstance(underpowered, str) and underpowered.strip()):
+        raise _fail(path, cid, prefix + "underpowered", "expected the reason as text")
     return TierPlan(budget=budget, seeds=seeds, tolerance=tolerance, skip=skip, expect=expect,
-                    why=why.strip() if isinstance(why, str) else None)
+                    why=why.strip() if isinstance(why, str) else None, underpowered=underpowered)
 
 
 def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
