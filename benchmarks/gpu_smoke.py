@@ -15,7 +15,7 @@ Sections, each printing one line per check (`ok`, `FAIL` or `skip`) and the figu
 - resume: a checkpointed run killed with SIGKILL and resumed on the same device (equal to an
   uninterrupted run where the device is deterministic), and its checkpoint offered to a run on the
   other device kind (warned about and started over, never a crash);
-- xdist: two pytest-xdist workers on one GPU through the real conftest fixture: both pinned to the
+- xdist: two pytest-xdist workers on one GPU through the real plugin fixture: both pinned to the
   same device, each run records that it shared the GPU, and timing claims would skip them;
 - speed: ResNet-18, batch 128, one epoch of 50,000 images: eager, with cudnn.benchmark and
   compiled, against the reports' plain DataLoader loop and a tuned one (8 workers, pinned memory):
@@ -324,12 +324,13 @@ XDIST_TEST = '''
 import pytest
 from harness.spec import Spec
 
+@pytest.mark.synthetic_data
 @pytest.mark.parametrize("n", [0, 1])
 @pytest.mark.claim("998/train/{n}")
 def test_train(claim, n):
     spec = Spec(model="resnet18", dataset="synthetic", model_args={"width": 0.0625}, epochs=2, batch_size=64,
                 lr=0.05 + 0.01 * n, optimizer_args={"momentum": 0.9}, train_subset=256, test_subset=100)
-    claim.check_at_least("best test accuracy", claim.run(spec).best_test_acc, claim.reported)
+    claim.check_at_least("best test accuracy", claim.runs(spec)[0].best_test_acc, claim.reported)
 '''
 
 

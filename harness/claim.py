@@ -193,14 +193,6 @@ class Claim:
             self.finding.skip_reason = f"inconclusive: {message}"
             raise ClaimInconclusive(f"inconclusive: {message}", pytrace=False)
 
-    def _tolerance_value(self, key: str) -> float:
-        """The tier's tolerance `key`: absent is a reference error naming the field, never a silent zero."""
-        if key not in self.tolerance:
-            given = sorted(k for k in self.tolerance if k != "why") or "none"
-            raise ReferenceError(f"reference error in {self.entry.source_file}, claim {self.entry.id!r}, field "
-                                 f"'tiers.{self.tier}.tolerance.{key}': this check reads {key}; the tier gives {given}")
-        return float(self.tolerance[key])
-
     def _margin(self) -> float:
         return self._tolerance_value("margin")
 
@@ -284,7 +276,8 @@ class Claim:
             outcome, iv = stats.NOT_REPRODUCED, stats.Interval(mean, math.nan, math.nan, len(values),
                                                                "a run diverged: no finite value")
         else:
-            iv = stats.prediction_interval(values)
+            iv = stats.prediction_interval(values) if isinstance(measured, (list, tuple, np.ndarray)) else \
+                stats.Interval(mean, mean, mean, 1, "exact value")
             rounding = stats.rounding_half_unit(reported) if len(values) > 1 else 0.0
             ok = iv.low - allowed - rounding - 1e-12 <= reported <= iv.high + allowed + rounding + 1e-12
             outcome = stats.REPRODUCED if ok else stats.NOT_REPRODUCED

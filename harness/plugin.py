@@ -153,14 +153,31 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         raise pytest.UsageError("claims and reference/ disagree:\n  " + "\n  ".join(problems))
 
 
+class DatasetCheck(pytest.Item):
+    """Stands in for every claim of a session whose datasets are missing: one clear failure, no claim run."""
+
+    def __init__(self, *, problem: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.problem = problem
+
+    def runtest(self) -> None:
+        raise DatasetMissingError(self.problem)
+
+    def repr_failure(self, excinfo, style=None) -> str:
+        return f"the selected claims need datasets, and none ran: {self.problem}"
+
+    def reportinfo(self):
+        return self.path, None, "dataset check"
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Stop before the first claim when a selected claim would need a dataset that is not there."""
-    config = session.config
-    if config.stash[SETTINGS].run_mode == "cached-only" or config.option.collectonly or _planning(config):
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """After -k/-m: when a selected claim would read a dataset that is not there (and cannot be
+    downloaded), no claim runs; one item fails instead, naming the data root and the options."""
+    if config.stash[SETTINGS].run_mode == "cached-only" or _planning(config):
         return
     entries = None
-    for item in session.items:
+    for item in items:
         if "claim_tier" not in getattr(item, "fixturenames", ()) or item.get_closest_marker("synthetic_data"):
             continue
         entries = entries or all_claims(_reference(config))
@@ -175,7 +192,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             try:
                 ensure_files(name, config.getoption("data_root"), config.stash[SETTINGS].download)
             except DatasetMissingError as exc:
-                raise pytest.UsageError(f"the selected claims need datasets: {exc}") from None
+                claims = [i for i in items if "claim_tier" in getattr(i, "fixturenames", ())]
+                config.hook.pytest_deselected(items=claims)
+                items[:] = [i for i in items if i not in claims]
+                items.append(DatasetCheck.from_parent(session, name="dataset-check", problem=str(exc)))
+                return
         return
 
 

@@ -106,6 +106,15 @@ def _headline(f: dict[str, Any]) -> dict[str, Any]:
             "what": row.get("label") or comp.get("label")}
 
 
+def _provenance(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every distinct run once, with the number of claims (x tiers) that use it."""
+    runs: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        for r in f.get("runs", []):
+            runs.setdefault(r["key"], {**r, "claims": 0})["claims"] += 1
+    return sorted(runs.values(), key=lambda r: (str(r.get("label")), r.get("seed") or 0, r["key"]))
+
+
 def _compute(findings: list[dict[str, Any]]) -> dict[str, Any]:
     runs = {r["key"]: r for f in findings for r in f.get("runs", [])}
     devices = sorted({str(r.get("hardware") or r.get("device")) for r in runs.values() if r.get("device")})
@@ -166,7 +175,7 @@ def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], 
         tables={report: _tables(items) for report, items in by_report.items()},
         conflicts=_conflicts(findings), headline=_headline, no_evidence=NO_EVIDENCE,
         forests=_forests(by_report, out_dir), titles=_titles(sessions),
-        colors=VERDICT_COLORS, sessions=sessions, compute=_compute(findings),
+        colors=VERDICT_COLORS, sessions=sessions, compute=_compute(findings), provenance=_provenance(findings),
         verdict_chart="figures/verdicts.svg" if chart else None,
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         css=(TEMPLATES / "report.css").read_text(),

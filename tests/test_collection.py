@@ -165,11 +165,14 @@ def test_a_crashed_worker_leaves_an_error_finding(tmp_path):
     assert crash["verdict"] == "error" and "crashed" in crash["error"], crash
 
 
-def test_a_missing_dataset_stops_the_session_before_the_first_claim(tmp_path):
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_missing_dataset_stops_the_session_before_the_first_claim(tmp_path, workers):
     entry = ENTRY.replace("kind: params", "kind: ordering")
-    done = run_pytest(scratch(tmp_path, entry=entry), "claims", "-m", "fast", "--no-download",
+    done = run_pytest(scratch(tmp_path, entry=entry), "claims", "-m", "fast", "--no-download", *workers,
                       f"--data-root={tmp_path / 'empty'}", "--report-dir", "out")
     out = done.stdout + done.stderr
-    assert done.returncode == pytest.ExitCode.USAGE_ERROR, out
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED and "INTERNALERROR" not in out, out
+    assert "the selected claims need datasets, and none ran" in out, out
     assert str(tmp_path / "empty") in out and "--data-root" in out and "cifar10" in out
+    assert "1 failed" in out and "passed" not in out
     assert not (tmp_path / "out" / "findings.json").exists()  # no finding at all, let alone not-reproduced
