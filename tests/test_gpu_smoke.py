@@ -5,7 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # a two-minute integration run: CI runs it as its own step
 
 
 def test_the_gpu_smoke_passes_in_quick_mode_on_the_cpu(tmp_path):

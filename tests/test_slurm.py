@@ -17,6 +17,8 @@ from harness.spec import Spec
 from harness.train import train
 from tests import slurm_cluster
 
+pytestmark = pytest.mark.slow  # starts a real Slurm: CI runs it as its own step
+
 pytest.importorskip("submitit", reason="Slurm submission needs submitit: pip install -e '.[slurm]'")
 
 TINY = Spec(model="lenet_mnist", dataset="synthetic_mnist", normalize="none", epochs=1, batch_size=100,
