@@ -84,14 +84,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "full: the reports' own recipes (GPU)")
     config.addinivalue_line("markers", "claim(id): the reference/ claim id this test checks")
     config.addinivalue_line("markers", "synthetic_data: the claim trains on synthetic data only (no dataset check)")
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    # an xdist worker knows it from its config (an environment variable would also be inherited by a
+    # pytest that a test starts in a subprocess, which is a session of its own)
+    worker = getattr(config, "workerinput", {}).get("workerid")
     if worker:  # before anything touches CUDA: one GPU per worker, a share of the cores
-        count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        count = int(config.workerinput.get("workercount", 1))
         assign_worker_gpu(int(worker.removeprefix("gw")), worker_count=count)
         split_cpu_threads(count)
     else:
         os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
     config.stash[STATE] = {"reference": None}
+    config.pluginmanager.register(DatasetGate(), "cifar-claims-dataset-gate")
     if not worker and not _planning(config):  # a --plan session (harness/plan_plugin.py) records runs only
         config.pluginmanager.register(Controller(config), "cifar-claims-controller")
     if not config.getoption("help"):  # bad option values: one usage error now, not one per test (after pinning)
@@ -170,10 +173,17 @@ class DatasetCheck(pytest.Item):
         return self.path, None, "dataset check"
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """After -k/-m: when a selected claim would read a dataset that is not there (and cannot be
-    downloaded), no claim runs; one item fails instead, naming the data root and the options."""
+class DatasetGate:
+    """After -k/-m (trylast): when a selected claim would read a dataset that is not there (and cannot
+    be downloaded), no claim runs; one item fails instead, naming the data root and the options."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        _gate_on_datasets(session, config, items)
+
+
+def _gate_on_datasets(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.stash[SETTINGS].run_mode == "cached-only" or _planning(config):
         return
     entries = None
