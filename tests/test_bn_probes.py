@@ -47,6 +47,7 @@ def _same_tensors(a, b):
     (("line_search",), {"line_search": {"every": 2}}),
     (("step_loss", "grad_change", "line_search"), {}),
 ])
+@pytest.mark.slow
 def test_a_probed_run_ends_bitwise_equal_to_an_unprobed_run(monkeypatch, optimizer, args, probes, probe_args):
     """Curves, final weights, BN running statistics and optimizer state are exactly those of the plain run."""
     spec = TINY.replace(optimizer=optimizer, optimizer_args=args, lr=0.05 if optimizer == "sgd" else 1e-3)
@@ -157,6 +158,7 @@ def test_line_search_leaves_weights_buffers_grads_and_rng_untouched():
     assert torch.equal(torch.get_rng_state(), rng)
 
 
+@pytest.mark.slow
 def test_probe_series_survive_a_resume(tmp_path, monkeypatch):
     spec = TINY.replace(epochs=3, probes=("grad_change", "line_search"), probe_args={"line_search": {"every": 2}})
     reference = train(spec, device="cpu", progress=False)

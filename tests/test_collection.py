@@ -55,6 +55,7 @@ def run_pytest(project, *args, env=None):
                           cwd=project, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_a_claim_passes_in_both_tiers_and_writes_findings_and_report(tmp_path):
     project = scratch(tmp_path)
     done = run_pytest(project, "claims", "--report-dir", "out")
@@ -63,6 +64,7 @@ def test_a_claim_passes_in_both_tiers_and_writes_findings_and_report(tmp_path):
     assert (project / "out" / "findings.json").exists() and (project / "out" / "report.pdf").exists()
 
 
+@pytest.mark.slow
 def test_a_test_without_an_entry_fails_collection(tmp_path):
     project = scratch(tmp_path, test=TEST.replace('"999/size"', '"999/other"'))
     done = run_pytest(project, "claims", "--collect-only")
@@ -70,6 +72,7 @@ def test_a_test_without_an_entry_fails_collection(tmp_path):
     assert "999/other" in done.stdout + done.stderr and "no entry in reference" in done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_an_entry_without_a_test_fails_collection(tmp_path):
     extra = ENTRY + ENTRY.split("claims:\n")[1].replace("999/size", "999/orphan")
     done = run_pytest(scratch(tmp_path, entry=extra), "claims", "--collect-only")
@@ -77,12 +80,14 @@ def test_an_entry_without_a_test_fails_collection(tmp_path):
     assert "has no test" in done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_a_malformed_reference_fails_collection_naming_file_claim_and_field(tmp_path):
     done = run_pytest(scratch(tmp_path, entry=ENTRY.replace("kind: params", "kind: size")), "claims", "--collect-only")
     out = done.stdout + done.stderr
     assert done.returncode != 0 and "999_scratch.yaml" in out and "999/size" in out and "'kind'" in out
 
 
+@pytest.mark.slow
 def test_expected_not_reproduced_is_a_strict_xfail(tmp_path):
     entry = ENTRY.replace("reported: 11.17", "reported: 12.0\n    expect: not-reproduced\n    why: wrong count")
     done = run_pytest(scratch(tmp_path, entry=entry), "claims", "-m", "fast", "--no-report", "--report-dir", "out")
@@ -102,6 +107,7 @@ def test_no_gpu_list_means_no_pinning(monkeypatch):
     assert assign_worker_gpu(0, env) is None and "CUDA_VISIBLE_DEVICES" not in env
 
 
+@pytest.mark.slow
 def test_a_tier_level_expectation_applies_to_that_tier_only(tmp_path):
     entry = ENTRY.replace("      fast: {tolerance: {abs: 0.005, why: rounding}}",
                           "      fast: {tolerance: {abs: 0.005, why: rounding}, expect: not-reproduced, why: test}")
@@ -111,6 +117,7 @@ def test_a_tier_level_expectation_applies_to_that_tier_only(tmp_path):
     assert done.returncode == 0 and "1 passed" in done.stdout and "1 xfailed" in done.stdout, done.stdout
 
 
+@pytest.mark.slow
 def test_running_one_claims_file_does_not_demand_other_files_tests(tmp_path):
     project = scratch(tmp_path, entry=ENTRY + ENTRY.split("claims:\n")[1].replace("999/size", "999/elsewhere"))
     (project / "claims" / "test_other.py").write_text(TEST.replace("999/size", "999/elsewhere"))
@@ -139,6 +146,7 @@ def test_crash(claim):
 CRASH_ENTRY = ENTRY + ENTRY.split("claims:\n")[1].replace("999/size", "999/crash")
 
 
+@pytest.mark.slow
 def test_an_exception_in_a_claim_is_an_error_never_a_verdict(tmp_path):
     project = scratch(tmp_path, entry=CRASH_ENTRY, test=CRASHING.format(body="raise MemoryError('CUDA out of memory')"))
     done = run_pytest(project, "claims", "-m", "fast", "--no-report", "--report-dir", "out")
@@ -148,6 +156,7 @@ def test_an_exception_in_a_claim_is_an_error_never_a_verdict(tmp_path):
     assert findings_of(project)[("999/size", "fast")]["verdict"] == "reproduced"
 
 
+@pytest.mark.slow
 def test_an_expected_failure_xfails_only_on_the_checks_own_failure(tmp_path):
     entry = ENTRY + ENTRY.split("claims:\n")[1].replace("999/size", "999/crash").replace(
         "reported: 11.17", "reported: 11.17\n    expect: not-reproduced\n    why: a wrong count")
@@ -157,6 +166,7 @@ def test_an_expected_failure_xfails_only_on_the_checks_own_failure(tmp_path):
     assert findings_of(project)[("999/crash", "fast")]["verdict"] == "error"
 
 
+@pytest.mark.slow
 def test_a_crashed_worker_leaves_an_error_finding(tmp_path):
     project = scratch(tmp_path, entry=CRASH_ENTRY, test=CRASHING.format(body="import os; os._exit(9)"))
     done = run_pytest(project, "claims", "-m", "fast", "-n", "2", "--no-report", "--report-dir", "out")
@@ -165,6 +175,7 @@ def test_a_crashed_worker_leaves_an_error_finding(tmp_path):
     assert crash["verdict"] == "error" and "crashed" in crash["error"], crash
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_a_missing_dataset_stops_the_session_before_the_first_claim(tmp_path, workers):
     entry = ENTRY.replace("kind: params", "kind: ordering")

@@ -60,6 +60,7 @@ def _ok(proc: subprocess.CompletedProcess, env: dict[str, str]) -> str:
     return proc.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("kernels", cpu.KERNEL_MODES)
 def test_the_heap_corrupting_convolution_pattern_runs_clean(isa, kernels):
@@ -67,6 +68,7 @@ def test_the_heap_corrupting_convolution_pattern_runs_clean(isa, kernels):
     assert _ok(_run(CONV_PATTERN, **env), env) == "ok True"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("isa", ISAS)
 def test_the_narrowest_fast_tier_model_trains_under_native_kernels(isa):
     env = {"ONEDNN_MAX_CPU_ISA": isa, cpu.KERNELS_ENV: "native"}
@@ -75,6 +77,7 @@ def test_the_narrowest_fast_tier_model_trains_under_native_kernels(isa):
     assert out["env"]["cpu_kernels"] == "native" and out["env"]["channels_last"] is False
 
 
+@pytest.mark.slow
 def test_portable_runs_are_bitwise_equal_whatever_the_isa_and_the_thread_count():
     outs = {}
     for isa, threads in (("AVX2", "2"), ("AVX", "1"), ("AVX512_CORE", "2")):

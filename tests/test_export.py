@@ -142,6 +142,7 @@ def _findings(path):
     return [{k: v for k, v in f.items() if k not in SESSION_FIELDS} for f in findings]
 
 
+@pytest.mark.slow
 def test_cached_only_findings_are_identical_after_a_round_trip(tmp_path):
     project = scratch(tmp_path, entry=ENTRY, test=TEST)
     trained = run_pytest(project, "claims", "-m", "fast", "--no-report", "--report-dir", "first")

@@ -45,6 +45,7 @@ def finish(proc):
     return json.loads(out.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_training_resumes_and_ends_bitwise_equal(tmp_path):
     uninterrupted = finish(start(SLOW, "-"))
     checkpoint = tmp_path / "checkpoint.pt"
@@ -77,6 +78,7 @@ def test_a_lock_left_by_a_killed_process_is_recovered(tmp_path):
     assert FileLock(str(tmp_path / (SPEC.key + ".lock"))).acquire(timeout=1)
 
 
+@pytest.mark.slow
 def test_an_unloadable_checkpoint_is_warned_about_and_the_run_starts_over(tmp_path):
     reference = train(TINY, device="cpu", progress=False)
     checkpoint = tmp_path / "checkpoint.pt"
@@ -86,6 +88,7 @@ def test_an_unloadable_checkpoint_is_warned_about_and_the_run_starts_over(tmp_pa
     assert redone.curves["test_acc"] == reference.curves["test_acc"]
 
 
+@pytest.mark.slow
 def test_a_checkpoint_of_another_run_is_not_used(tmp_path):
     checkpoint = tmp_path / "checkpoint.pt"
     train(TINY.replace(epochs=2), device="cpu", progress=False, checkpoint_path=checkpoint)

@@ -81,6 +81,7 @@ def test_a_run_trains_on_its_specs_device_kind_and_refuses_another(monkeypatch):
         train(TINY, device="cuda:0", progress=False)
 
 
+@pytest.mark.slow
 def test_a_cpu_run_never_touches_cuda(tmp_path, monkeypatch):
     """On a GPU machine a CPU run must not create a CUDA context (checkpoints used to save every GPU's RNG)."""
     def no_cuda(name):
@@ -118,6 +119,7 @@ def _checkpoint_then_edit(tmp_path, edit):
     ("a generator of another kind", lambda p: p.update(generator=torch.zeros(16, dtype=torch.uint8))),
     ("an older layout (every GPU's RNG)", lambda p: p.pop("device_kind")),
 ])
+@pytest.mark.slow
 def test_a_checkpoint_from_elsewhere_is_warned_about_and_the_run_starts_cleanly(tmp_path, what, edit, reference):
     spec = SMALL.replace(epochs=3)
     checkpoint = _checkpoint_then_edit(tmp_path, edit)

@@ -28,6 +28,7 @@ def _input(name: str, batch: int = 2, in_channels: int | None = None) -> torch.T
     return torch.randn(batch, in_channels or 3, 32, 32)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list_models())
 def test_forward_backward(name: str) -> None:
     """One training step on a batch of 2, built the way the training loop builds models."""

@@ -96,6 +96,7 @@ def test_size(claim):
     (["--device", "tpu"], {}, "--device 'tpu' is not a device"),
     ([], {"REPRO_DOWNLOAD": "maybe"}, "REPRO_DOWNLOAD='maybe' is neither yes nor no"),
 ], ids=["checkpoint-every-0", "negative-seed", "tpu", "download-maybe"])
+@pytest.mark.slow
 def test_pytest_stops_with_one_usage_error_before_training(tmp_path, args, env, named):
     project = scratch(tmp_path, entry=ENTRY, test=TRAINS)
     done = run_pytest(project, "claims", "-m", "fast", "--no-report", "--report-dir", "out", *args, env=env)
@@ -105,6 +106,7 @@ def test_pytest_stops_with_one_usage_error_before_training(tmp_path, args, env, 
     assert not (project / "runs").exists()  # nothing trained, nothing stored
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_pytest_with_cuda_on_a_cpu_machine_is_one_usage_error_even_for_claims_that_train_nothing(tmp_path):
     done = run_pytest(scratch(tmp_path), "claims", "--no-report", "--report-dir", "out", "--device", "cuda")
@@ -113,6 +115,7 @@ def test_pytest_with_cuda_on_a_cpu_machine_is_one_usage_error_even_for_claims_th
     assert out.count("CUDA is not available") == 1, out
 
 
+@pytest.mark.slow
 def test_checkpoint_every_two_trains_and_passes(tmp_path):
     project = scratch(tmp_path, entry=ENTRY, test=TRAINS)
     done = run_pytest(project, "claims", "-m", "fast", "--no-report", "--report-dir", "out",

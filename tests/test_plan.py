@@ -172,6 +172,7 @@ def planned(tmp_path_factory):
     return project, done
 
 
+@pytest.mark.slow
 def test_plan_lists_each_distinct_run_once_with_the_claims_that_use_it(planned):
     project, done = planned
     assert done.returncode == 0, done.stdout + done.stderr
@@ -194,6 +195,7 @@ def test_planning_trains_nothing_and_writes_no_findings(planned):
     assert "2 passed" in done.stdout  # the check fails on placeholder values; the outcome is discarded
 
 
+@pytest.mark.slow
 def test_plan_marks_cached_runs_and_leaves_them_out_of_the_estimate(planned, tmp_path):
     project, _ = planned
     plan = load_plan(project / "out" / "plan.json")
@@ -209,6 +211,7 @@ def test_plan_marks_cached_runs_and_leaves_them_out_of_the_estimate(planned, tmp
     assert again["summary"]["device_hours_to_train"] < plan["summary"]["device_hours_to_train"]
 
 
+@pytest.mark.slow
 def test_plan_under_xdist_gathers_the_workers_requests(planned):
     project, _ = planned
     done = run_pytest(project, "claims", "-m", "full", "--plan", "--plan-device", "H100", "--plan-dir", "out3",
@@ -217,6 +220,7 @@ def test_plan_under_xdist_gathers_the_workers_requests(planned):
     assert load_plan(project / "out3" / "plan.json")["summary"]["runs"] == 4
 
 
+@pytest.mark.slow
 def test_every_full_tier_claim_plans_to_its_end(data_root, tmp_path):
     """A claim body that stops on a placeholder (an error, not a check or a skip) would hide its later runs."""
     done = run_pytest(ROOT, "claims", "-m", "full", "-k", "not params", "--plan", "--plan-device", "H100",

@@ -31,6 +31,7 @@ def pdf_text(path):
     return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
 
 
+@pytest.mark.slow
 def test_report_from_a_small_findings_file(tmp_path):
     findings = [
         finding("000/losses-ce-best", "reproduced",

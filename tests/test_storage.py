@@ -74,6 +74,7 @@ def test_a_full_disk_while_checkpointing_is_a_clear_error_and_leaves_no_temporar
     assert left_behind(full_disk) == []
 
 
+@pytest.mark.slow
 def test_a_full_disk_under_the_report_dir_is_a_clear_error_not_an_internal_one(tmp_path, full_disk):
     (tmp_path / "project").mkdir()
     project = scratch(tmp_path / "project")

@@ -9,6 +9,7 @@ TINY = Spec(model="resnet18", dataset="synthetic", model_args={"width": 0.0625},
             augment=("crop", "flip"), seed=0)
 
 
+@pytest.mark.slow
 def test_training_records_curves_and_learns():
     result = train(TINY, device="cpu", progress=False)
     assert result.status == "completed"
@@ -38,6 +39,7 @@ def test_compile_is_off_unless_asked_for(monkeypatch, flag, env, expected):
     assert train_module.compile_enabled(flag) is expected
 
 
+@pytest.mark.slow
 def test_same_seed_same_run_bitwise_on_cpu():
     a, b = train(TINY, device="cpu", progress=False), train(TINY, device="cpu", progress=False)
     assert a.curves["train_loss"] == b.curves["train_loss"] and a.curves["test_acc"] == b.curves["test_acc"]
@@ -49,6 +51,7 @@ def test_a_non_finite_loss_is_an_outcome_not_a_crash():
     assert result.diverged_at_step is not None and result.diverged_at_step >= 0
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_checkpoint_and_ends_the_same(tmp_path, monkeypatch):
     reference = train(TINY, device="cpu", progress=False)
     checkpoint = tmp_path / "checkpoint.pt"
@@ -80,6 +83,7 @@ def test_unknown_names_list_the_known_ones(field, value, match):
         train(TINY.replace(**{field: value}), device="cpu", progress=False)
 
 
+@pytest.mark.slow
 def test_step_loss_probe_records_every_step_and_leaves_the_run_unchanged():
     plain = train(TINY, device="cpu", progress=False)
     probed = train(TINY.replace(probes=("step_loss",)), device="cpu", progress=False)
@@ -114,6 +118,7 @@ def test_probes_get_their_arguments_and_the_epoch_hooks():
     assert len(result.curves["probe_time"]) == 2
 
 
+@pytest.mark.slow
 def test_a_resumed_run_counts_the_cpu_time_spent_before_its_checkpoint(tmp_path):
     import torch
 
