@@ -48,7 +48,7 @@ def plan_queue(args: list[str], cwd: str | os.PathLike, out_dir: Path) -> tuple[
     env = {**os.environ, QUEUE_ENV: "off"}
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=PLAN_TIMEOUT_S)
     plan_path = out_dir / "plan.json"
-    if not plan_path.exists():
+    if done.returncode not in (0, 5) or not plan_path.exists():  # 5: nothing selected
         tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
         raise RuntimeError(f"planning the selection wrote no plan (exit {done.returncode}): " + " | ".join(tail))
     runs = [r for r in json.loads(plan_path.read_text())["runs"] if not r["cached"]]
