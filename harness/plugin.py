@@ -13,6 +13,9 @@ from __future__ import annotations
 import collections
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +23,7 @@ from pathlib import Path
 import pytest
 from _pytest.outcomes import Skipped
 
+from . import run_queue
 from .claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
 from .data import REQUIRED_FILES, DatasetMissingError, ensure_files
 from .env import assign_worker_gpu, resolve_device, split_cpu_threads
@@ -70,6 +74,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write findings.json but do not build the HTML/PDF report")
     group.addoption("--base-seed", metavar="N", type=int, default=None,
                     help=f"first seed of every claim's seed list (env {BASE_SEED_ENV}; default 0)")
+    group.addoption("--no-run-queue", action="store_true", default=False,
+                    help=f"under -n N, let each test train its own runs instead of training the planned runs "
+                         f"first, longest first, from a queue shared by the workers (env {run_queue.QUEUE_ENV}=off)")
 
 
 def _option(config: pytest.Config, name: str, env: str | None = None, default=None):
@@ -99,6 +106,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(Controller(config), "cifar-claims-controller")
     if not config.getoption("help"):  # bad option values: one usage error now, not one per test (after pinning)
         config.stash[SETTINGS] = validate_options({name: config.getoption(name) for name in OPTIONS})
+        if not worker and not _planning(config) and _queue_wanted(config):
+            config.pluginmanager.register(QueuePlanner(config), "cifar-claims-run-queue")
 
 
 def _reference(config: pytest.Config):
@@ -231,10 +240,8 @@ def claim_tier(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture(scope="session")
-def claim_context(pytestconfig: pytest.Config) -> ClaimContext:
+def _make_store(pytestconfig: pytest.Config) -> RunStore:
     settings = pytestconfig.stash[SETTINGS]
-    device = resolve_device(settings.device)  # a pinned worker without CUDA stops here (WorkerDeviceError)
     train_kwargs = {
         "device": settings.device,  # each run trains on its Spec's device kind (fast: CPU, full: CUDA by default)
         "data_root": pytestconfig.getoption("data_root"),
@@ -243,8 +250,15 @@ def claim_context(pytestconfig: pytest.Config) -> ClaimContext:
         "checkpoint_minutes": settings.checkpoint_minutes,
         "compile": settings.compile,  # None: train() reads $REPRO_COMPILE
     }
-    store = RunStore(pytestconfig.getoption("runs"), settings.run_mode, train_kwargs=train_kwargs,
-                     keep_checkpoints=pytestconfig.getoption("keep_checkpoints"))
+    return RunStore(pytestconfig.getoption("runs"), settings.run_mode, train_kwargs=train_kwargs,
+                    keep_checkpoints=pytestconfig.getoption("keep_checkpoints"))
+
+
+@pytest.fixture(scope="session")
+def claim_context(pytestconfig: pytest.Config) -> ClaimContext:
+    settings = pytestconfig.stash[SETTINGS]
+    device = resolve_device(settings.device)  # a pinned worker without CUDA stops here (WorkerDeviceError)
+    store = _make_store(pytestconfig)
     return ClaimContext(store=store, base_seed=settings.base_seed, can_train_full=device.type == "cuda"
                         or settings.device == "cpu", device=settings.device)
 
@@ -395,3 +409,61 @@ class Controller:
             terminalreporter.write_line(f"reproducibility report: {self.outputs['html']} and {self.outputs['pdf']}")
         if self.report_error:
             terminalreporter.write_line(self.report_error, red=True)
+
+
+# -- the run queue (harness/run_queue.py): under -n N, runs first, longest first ---------------------
+
+def _queue_wanted(config: pytest.Config) -> bool:
+    workers = getattr(config.option, "numprocesses", None)
+    return (isinstance(workers, int) and workers >= 2 and not config.getoption("no_run_queue")
+            and os.environ.get(run_queue.QUEUE_ENV, "").lower() != "off" and not config.option.collectonly
+            and config.stash[SETTINGS].run_mode == "train")
+
+
+class QueuePlanner:
+    """Controller side: plan the selection's runs before the workers start and hand them the queue."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.queue: run_queue.QueueDir | None = None
+        self.line = ""
+
+    @pytest.hookimpl(tryfirst=True)  # before xdist starts the workers (its sessionstart is trylast)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        params = self.config.invocation_params
+        plan_dir = Path(tempfile.mkdtemp(prefix="cifar-claims-plan-"))
+        try:
+            runs, seconds = run_queue.plan_queue(list(params.args), params.dir, plan_dir)
+        except (RuntimeError, OSError, subprocess.SubprocessError, ValueError, KeyError) as exc:
+            self.line = f"run queue: off ({exc}); each test trains its own runs"
+        else:
+            self.queue = run_queue.QueueDir.create(runs)
+            hours = sum(r["est_seconds"] for r in runs) / 3600
+            self.line = (f"run queue: {len(runs)} runs to train first, longest first (planned in {seconds:.0f} s; "
+                         f"about {hours:.2f} device-hours by the plan's estimate)")
+        finally:
+            shutil.rmtree(plan_dir, ignore_errors=True)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and self.line:
+            reporter.write_line(self.line)
+
+    def pytest_configure_node(self, node) -> None:
+        if self.queue is not None:
+            node.workerinput[run_queue.WORKERINPUT_KEY] = str(self.queue.path)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.queue is not None:
+            self.queue.remove()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Worker side: train the queued runs before the first test (the tests then find them in the store)."""
+    path = getattr(session.config, "workerinput", {}).get(run_queue.WORKERINPUT_KEY)
+    if not path or session.config.option.collectonly or not Path(path).is_dir():
+        return
+    import torch
+
+    store = _make_store(session.config)
+    run_queue.drain(run_queue.QueueDir(path), store.get,
+                    can_train=lambda spec: spec.device == "cpu" or torch.cuda.is_available())

@@ -187,3 +187,46 @@ def test_a_missing_dataset_stops_the_session_before_the_first_claim(tmp_path, wo
     assert str(tmp_path / "empty") in out and "--data-root" in out and "cifar10" in out
     assert "1 failed" in out and "passed" not in out
     assert not (tmp_path / "out" / "findings.json").exists()  # no finding at all, let alone not-reproduced
+
+
+QUEUED_ENTRY = """
+report: 999_scratch
+title: Scratch
+claims:
+  - &cell
+    id: 999/a
+    statement: "seed-paired runs"
+    location: Table 1
+    kind: metric
+    reported: 0.5
+    tiers:
+      fast: {budget: {epochs: 1, train_subset: 64, test_subset: 64}, seeds: 3, tolerance: {abs: 1.0, why: scratch}}
+      full: {skip: "scratch"}
+  - <<: *cell
+    id: 999/b
+"""
+QUEUED_TEST = '''
+import pytest
+from harness.spec import Spec
+
+SPEC = Spec(model="lenet_mnist", dataset="synthetic_mnist", epochs=1, batch_size=32)
+
+@pytest.mark.synthetic_data
+@pytest.mark.claim("999/{name}")
+@pytest.mark.parametrize("name", ["a", "b"])
+def test_shared(claim, name):
+    runs = claim.runs(SPEC, "lenet")
+    claim.check_within("best test accuracy", [r.best_test_acc for r in runs], claim.reported)
+'''
+
+
+@pytest.mark.slow
+def test_under_two_workers_the_queue_trains_the_planned_runs_before_the_tests(tmp_path):
+    project = scratch(tmp_path, entry=QUEUED_ENTRY, test=QUEUED_TEST)
+    done = run_pytest(project, "claims", "-m", "fast", "-n", "2", "--no-report", "--report-dir", "out")
+    out = done.stdout + done.stderr
+    assert "run queue: 3 runs to train first" in out, out  # two claims, three shared seeds: three runs
+    assert len(list((project / "runs").glob("*/result.json"))) == 3
+    assert {f["verdict"] for f in findings_of(project).values()} <= {"reproduced", "inconclusive"}, out
+    off = run_pytest(project, "claims", "-m", "fast", "-n", "2", "--no-report", "--no-run-queue", "--report-dir", "o2")
+    assert "run queue" not in off.stdout + off.stderr

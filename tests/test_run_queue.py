@@ -1,0 +1,76 @@
+"""The run queue: each run taken by exactly one worker, failures left to the claims, longest first."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import warnings
+from pathlib import Path
+
+import pytest
+
+from harness.run_queue import QueueDir, RunQueueWarning, drain
+from harness.spec import Spec
+
+
+def _runs(*seeds: int) -> list[dict]:
+    specs = [Spec(model="lenet_mnist", dataset="synthetic_mnist", epochs=1, seed=s) for s in seeds]
+    return [{"key": s.key, "spec": s.to_dict(), "est_seconds": 10.0 - i} for i, s in enumerate(specs)]
+
+
+def _take_all(path: str, keys: list[str], out: str) -> None:
+    queue = QueueDir(path)
+    Path(out).write_text(json.dumps([k for k in keys if queue.take(k)]))
+
+
+def test_each_run_is_taken_by_exactly_one_of_two_processes(tmp_path):
+    queue = QueueDir.create(_runs(*range(40)))
+    keys = [r["key"] for r in queue.runs()]
+    outs = [tmp_path / f"taken-{i}.json" for i in range(2)]
+    procs = [multiprocessing.get_context("spawn").Process(target=_take_all, args=(str(queue.path), keys, str(o)))
+             for o in outs]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    taken = [json.loads(o.read_text()) for o in outs]
+    assert sorted(taken[0] + taken[1]) == sorted(keys)  # every run once, none twice
+    queue.remove()
+    assert not queue.path.exists()
+
+
+def test_drain_trains_in_queue_order_and_skips_what_another_worker_took():
+    queue = QueueDir.create(_runs(0, 1, 2))
+    keys = [r["key"] for r in queue.runs()]
+    assert queue.take(keys[1])  # another worker has it
+    trained = []
+    counts = drain(queue, lambda spec: trained.append(spec.key), can_train=lambda spec: True)
+    assert trained == [keys[0], keys[2]]
+    assert counts == {"trained": 2, "taken_elsewhere": 1, "failed": 0, "not_here": 0}
+    queue.remove()
+
+
+def test_a_failing_run_is_a_warning_and_the_queue_goes_on():
+    queue = QueueDir.create(_runs(0, 1))
+    keys = [r["key"] for r in queue.runs()]
+    trained = []
+
+    def train(spec):
+        if spec.key == keys[0]:
+            raise RuntimeError("out of memory")
+        trained.append(spec.key)
+
+    with pytest.warns(RunQueueWarning, match="out of memory"):
+        counts = drain(queue, train, can_train=lambda spec: True)
+    assert trained == [keys[1]] and counts["failed"] == 1
+    queue.remove()
+
+
+def test_runs_this_worker_cannot_train_and_edited_entries_are_left_alone():
+    runs = _runs(0, 1)
+    runs[1]["key"] = "0" * 16  # a spec that does not hash to its key
+    queue = QueueDir.create(runs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        counts = drain(queue, lambda spec: pytest.fail("nothing may train"), can_train=lambda spec: False)
+    assert counts["not_here"] == 2 and counts["trained"] == 0
+    queue.remove()
