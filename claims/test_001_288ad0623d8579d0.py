@@ -165,7 +165,8 @@ def test_learning_rate_0_01_learns_faster_than_0_001(claim):
     """Results: "Model 5 and Model 7 show competitive learning progress with Model 5 has a slightly faster
     learning progress" (mean test accuracy over the first epochs)."""
     runs = _lr_runs(claim, "model5", "model7")
-    claim.check_paired_better("model5", early(runs["model5"], EARLY_EPOCHS), "model7", early(runs["model7"], EARLY_EPOCHS),
+    claim.check_paired_better("model5", early(runs["model5"], EARLY_EPOCHS),
+                              "model7", early(runs["model7"], EARLY_EPOCHS),
                               metric=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
 
 
