@@ -4,8 +4,8 @@ from statistics import fmean
 import pytest
 
 from harness.models import count_parameters, create_model
+from harness.readings import best, epoch_time, final_train_acc, mean_acc_drop, per_arm, train_test_gap
 from harness.spec import Spec
-from harness.timing import epoch_seconds, unfit_for_timing
 
 # Sec. 1.2: "initial learning rate 0.01, batch size 128, ReduceLROnPlateau, 25 epochs";
 # optimizer, plateau details and augmentation are assumptions recorded in reference/.
@@ -27,7 +27,7 @@ def test_cross_entropy_gives_the_best_test_accuracy_of_five_losses(claim):
     """Table 1: cross-entropy beats BCE, MSE, Huber and SoftMargin on best test accuracy."""
     runs = {loss: loss_runs(claim, loss) for loss in LOSSES}
     claim.figure("curves", "Test accuracy per epoch, one line per loss and seed", runs)
-    claim.check_ranks_first("cross_entropy", {k: [r.best_test_acc for r in rs] for k, rs in runs.items()},
+    claim.check_ranks_first("cross_entropy", per_arm(best, runs),
                             metric="best test accuracy")
 
 
@@ -37,7 +37,7 @@ def test_table1_best_test_accuracy_per_loss(claim, loss):
     """Table 1: each loss's best test accuracy after 25 epochs matches the reported cell."""
     runs = loss_runs(claim, loss)
     claim.figure("curves", f"Test accuracy per epoch ({loss})", {loss: runs})
-    claim.check_within(f"{loss} best test acc", [r.best_test_acc for r in runs], claim.reported)
+    claim.check_within(f"{loss} best test acc", best(runs), claim.reported)
 
 
 PARAM_MODELS = {
@@ -58,39 +58,13 @@ def test_table5_parameter_count(claim, variant):
     claim.check_within("parameters (M)", built / 1e6, claim.reported)
 
 
-# ---------------------------------------------------------------------------------------------
-# Shared readings of the curves
-# ---------------------------------------------------------------------------------------------
-
-
-def train_test_gap(run, test="best"):
-    """Final (running) train accuracy minus test accuracy: the table columns' gap ("best") or the curves' end ("final")."""
-    return run.final_train_acc - (run.best_test_acc if test == "best" else run.final_test_acc)
-
-
-def mean_test_acc_drop(run):
-    """Instability reading of "the testing process is not stable": the mean fall of test accuracy
-    between consecutive epochs (rises count as 0), so a steadily improving curve scores 0."""
-    acc = run.curves["test_acc"]
-    drops = [max(0.0, a - b) for a, b in zip(acc, acc[1:])]
-    return sum(drops) / len(drops) if drops else 0.0
-
-
-def _note_divergence(claim, runs):
-    for label, rs in runs.items():
-        for r in rs:
-            if r.diverged:
-                claim.note(f"{label} seed {r.spec['seed']} diverged at step {r.diverged_at_step}; "
-                           f"its metrics cover the epochs before that")
-
-
-COLUMNS = {"train-acc": lambda r: r.final_train_acc, "best-test-acc": lambda r: r.best_test_acc}
+COLUMNS = {"train-acc": final_train_acc, "best-test-acc": best}
 
 
 def _check_cell(claim, label, runs, column):
     claim.figure("curves", f"{'Train' if column == 'train-acc' else 'Test'} accuracy per epoch ({label})",
                  {label: runs}, metric="train_acc" if column == "train-acc" else "test_acc")
-    claim.check_within(f"{label} {column.replace('-', ' ')}", [COLUMNS[column](r) for r in runs], claim.reported)
+    claim.check_within(f"{label} {column.replace('-', ' ')}", COLUMNS[column](runs), claim.reported)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -123,7 +97,7 @@ def test_weight_decay_5e4_gives_the_best_test_accuracy(claim):
     """Sec. 1.2.3: weight decay 0.0005 achieves the best test accuracy of the five values."""
     runs = {wd: wd_runs(claim, wd) for wd in WEIGHT_DECAYS}
     claim.figure("curves", "Test accuracy per epoch, one line per weight decay", runs)
-    claim.check_ranks_first("0.0005", {k: [r.best_test_acc for r in rs] for k, rs in runs.items()},
+    claim.check_ranks_first("0.0005", per_arm(best, runs),
                             metric="best test accuracy")
 
 
@@ -132,7 +106,7 @@ def test_larger_weight_decay_underfits(claim):
     """Sec. 1.2.3: the larger weight decays (0.01, 0.001) underfit: train accuracy falls as wd grows past 0.0005."""
     runs = {wd: wd_runs(claim, wd) for wd in ("0.0005", "0.001", "0.01")}
     claim.figure("curves", "Train accuracy per epoch, wd 0.0005 / 0.001 / 0.01", runs, metric="train_acc")
-    claim.check_ordered(["0.0005", "0.001", "0.01"], {k: [r.final_train_acc for r in rs] for k, rs in runs.items()},
+    claim.check_ordered(["0.0005", "0.001", "0.01"], per_arm(final_train_acc, runs),
                         metric="final train accuracy")
 
 
@@ -142,8 +116,8 @@ def test_larger_weight_decay_training_is_not_stable(claim):
     epoch-to-epoch falls of test accuracy than wd 0.0005."""
     runs = {wd: wd_runs(claim, wd) for wd in ("0.01", "0.001", "0.0005")}
     claim.figure("curves", "Test accuracy per epoch, wd 0.01 / 0.001 / 0.0005", runs)
-    _note_divergence(claim, runs)
-    drops = {k: [mean_test_acc_drop(r) for r in rs] for k, rs in runs.items()}
+    claim.note_divergence(runs)
+    drops = per_arm(mean_acc_drop, runs)
     claim.note("mean test-accuracy drop per epoch: " + ", ".join(f"wd {k}: {fmean(v):.4f}" for k, v in drops.items()))
     steadier_large = min(("0.01", "0.001"), key=lambda k: fmean(drops[k]))
     claim.check_ordered([steadier_large, "0.0005"], drops, metric="mean test-accuracy drop per epoch")
@@ -154,8 +128,7 @@ def test_weight_decay_5e4_has_a_smaller_train_test_gap_than_1e4(claim):
     """Sec. 1.2.3: 0.0005 is preferred over 0.0001 for its smaller gap between train and test accuracy."""
     runs = {wd: wd_runs(claim, wd) for wd in ("0.0001", "0.0005")}
     claim.figure("curves", "Test accuracy per epoch, wd 0.0001 / 0.0005", runs)
-    claim.check_paired_better("0.0001", [train_test_gap(r) for r in runs["0.0001"]],
-                              "0.0005", [train_test_gap(r) for r in runs["0.0005"]],
+    claim.check_paired_better("0.0001", train_test_gap(runs["0.0001"]), "0.0005", train_test_gap(runs["0.0005"]),
                               metric="train accuracy - best test accuracy (larger = wider gap)")
 
 
@@ -183,7 +156,7 @@ def test_gelu_gives_the_best_test_accuracy_of_four_activations(claim):
     """Sec. 1.2.4: GELU achieves the best test accuracy (ahead of ReLU, Leaky ReLU, ELU)."""
     runs = {act: activation_runs(claim, act) for act in ACTIVATIONS}
     claim.figure("curves", "Test accuracy per epoch, one line per activation", runs)
-    claim.check_ranks_first("gelu", {k: [r.best_test_acc for r in rs] for k, rs in runs.items()},
+    claim.check_ranks_first("gelu", per_arm(best, runs),
                             metric="best test accuracy")
 
 
@@ -195,8 +168,7 @@ def test_gelu_and_relu_differ_insignificantly(claim):
     claim.figure("curves", "Test accuracy per epoch, GELU and ReLU", runs)
     diffs = [g.best_test_acc - r.best_test_acc for g, r in zip(runs["gelu"], runs["relu"])]
     claim.note("GELU - ReLU best test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
-    claim.check_equivalent("gelu", [r.best_test_acc for r in runs["gelu"]], "relu",
-                           [r.best_test_acc for r in runs["relu"]], "best test accuracy")
+    claim.check_equivalent("gelu", best(runs["gelu"]), "relu", best(runs["relu"]), "best test accuracy")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,7 +186,7 @@ def optimizer_runs(claim, opt):
 def all_optimizer_runs(claim):
     runs = {opt: optimizer_runs(claim, opt) for opt in OPTIMIZERS}
     claim.figure("curves", "Test accuracy per epoch, one line per optimizer and seed", runs)
-    _note_divergence(claim, runs)
+    claim.note_divergence(runs)
     return runs
 
 
@@ -230,7 +202,7 @@ def test_table4_cell_per_optimizer(claim, opt, column):
 def test_adagrad_is_best_followed_by_sgd(claim):
     """Sec. 1.2.5: Adagrad achieves the best test accuracy, followed by SGD (ahead of Adadelta, Adam, Adamax)."""
     runs = all_optimizer_runs(claim)
-    acc = {k: [r.best_test_acc for r in rs] for k, rs in runs.items()}
+    acc = per_arm(best, runs)
     third = max((k for k in acc if k not in ("adagrad", "sgd")), key=lambda k: fmean(acc[k]))
     claim.note("best test accuracy, mean over seeds: " + ", ".join(f"{k}: {fmean(v):.4f}" for k, v in acc.items()))
     claim.check_ordered(["adagrad", "sgd", third], acc, metric="best test accuracy")
@@ -240,7 +212,7 @@ def test_adagrad_is_best_followed_by_sgd(claim):
 def test_adam_performs_the_worst(claim):
     """Sec. 1.2.5: the Adam optimizer performs the worst of the five."""
     runs = all_optimizer_runs(claim)
-    acc = {k: [r.best_test_acc for r in rs] for k, rs in runs.items()}
+    acc = per_arm(best, runs)
     next_worst = min((k for k in acc if k != "adam"), key=lambda k: fmean(acc[k]))
     claim.note("best test accuracy, mean over seeds: " + ", ".join(f"{k}: {fmean(v):.4f}" for k, v in acc.items()))
     claim.check_ordered([next_worst, "adam"], acc, metric="best test accuracy")
@@ -251,7 +223,7 @@ def test_adam_testing_process_is_not_stable(claim):
     """Sec. 1.2.5: Adam's "testing process is not stable at all": its test accuracy falls between
     epochs more than any other optimizer's (mean drop per epoch, rises counted as 0)."""
     runs = all_optimizer_runs(claim)
-    claim.check_ranks_first("adam", {k: [mean_test_acc_drop(r) for r in rs] for k, rs in runs.items()},
+    claim.check_ranks_first("adam", per_arm(mean_acc_drop, runs),
                             metric="mean test-accuracy drop per epoch")
 
 
@@ -278,18 +250,7 @@ def test_table5_test_accuracy(claim, variant):
     """Table 5: test accuracy (%) after 200 epochs (best over the epochs) matches the cell."""
     runs = final_runs(claim, variant)
     claim.figure("curves", f"Test accuracy per epoch ({variant})", {variant: runs})
-    claim.check_within(f"{variant} test acc (%)", [100 * r.best_test_acc for r in runs], claim.reported)
-
-
-def mean_epoch_time(run):
-    """Seconds per epoch: the median of epochs 2+ (the first pays for compilation and autotuning)."""
-    return epoch_seconds(run)
-
-
-def skip_unless_timeable(claim, runs):
-    reason = unfit_for_timing(r for rs in runs.values() for r in rs)
-    if reason:
-        claim.skip(reason)
+    claim.check_within(f"{variant} test acc (%)", [100 * a for a in best(runs)], claim.reported)
 
 
 @pytest.mark.parametrize("variant", TABLE5)
@@ -297,8 +258,8 @@ def skip_unless_timeable(claim, runs):
 def test_table5_average_epoch_time(claim, variant):
     """Table 5: average epoch time (s) on the report's V100 (qualitative: hardware-specific)."""
     runs = final_runs(claim, variant)
-    skip_unless_timeable(claim, {variant: runs})
-    claim.check_within(f"{variant} mean epoch time (s)", [mean_epoch_time(r) for r in runs], claim.reported)
+    claim.skip_unless_timeable({variant: runs})
+    claim.check_within(f"{variant} mean epoch time (s)", epoch_time(runs), claim.reported)
 
 
 @pytest.mark.claim("000/table5-epoch-time-order")
@@ -306,12 +267,9 @@ def test_doubled_filters_train_slowest_then_resnet34(claim):
     """Table 5 / Sec. 1.3: per-epoch time grows ResNet18 < ResNet34 < ResNet18_filtermul ("the training time
     is significantly longer" with doubled filters), as ratios to ResNet18 on the same GPU."""
     runs = {v: final_runs(claim, v) for v in ("resnet18", "resnet34", "resnet18_filtermul")}
-    devices = {r.environment.get("device", "") for rs in runs.values() for r in rs}
-    if not all(str(d).startswith("cuda") for d in devices):
-        claim.skip(f"epoch times only compare on a GPU (the report's V100); these runs ran on {sorted(devices)}")
-    skip_unless_timeable(claim, runs)
-    base = [mean_epoch_time(r) for r in runs["resnet18"]]
-    ratios = {v: [mean_epoch_time(r) / b for r, b in zip(rs, base)] for v, rs in runs.items()}
+    claim.skip_unless_timeable(runs, gpu_only=True)
+    base = epoch_time(runs["resnet18"])
+    ratios = {v: [t / b for t, b in zip(epoch_time(rs), base)] for v, rs in runs.items()}
     claim.note("GPUs: " + ", ".join(sorted({str(r.environment.get("gpu")) for rs in runs.values() for r in rs})))
     claim.check_ordered(["resnet18_filtermul", "resnet34", "resnet18"], ratios,
                         metric="mean epoch time / ResNet18's mean epoch time")
@@ -322,7 +280,7 @@ def test_resnet34_gives_the_best_test_accuracy_of_table5(claim):
     """Sec. 1.3: ResNet-34 achieves the best test accuracy among the four 200-epoch models."""
     runs = {v: final_runs(claim, v) for v in TABLE5}
     claim.figure("curves", "Test accuracy per epoch, Table 5 models", runs)
-    claim.check_ranks_first("resnet34", {k: [r.best_test_acc for r in rs] for k, rs in runs.items()},
+    claim.check_ranks_first("resnet34", per_arm(best, runs),
                             metric="best test accuracy")
 
 
@@ -331,8 +289,7 @@ def test_dropout_lowers_test_accuracy(claim):
     """Secs. 1.2.6 / 1.3: ResNet-18 with dropout 0.5 has a lower test accuracy than the plain ResNet-18."""
     runs = {v: final_runs(claim, v) for v in ("resnet18", "resnet18_dropout")}
     claim.figure("curves", "Test accuracy per epoch, ResNet-18 with and without dropout", runs)
-    claim.check_paired_better("resnet18", [r.best_test_acc for r in runs["resnet18"]],
-                              "resnet18_dropout", [r.best_test_acc for r in runs["resnet18_dropout"]],
+    claim.check_paired_better("resnet18", best(runs["resnet18"]), "resnet18_dropout", best(runs["resnet18_dropout"]),
                               metric="best test accuracy")
 
 
@@ -342,8 +299,8 @@ def test_dropout_reduces_overfitting(claim):
     of training is smaller with dropout than without."""
     runs = {v: final_runs(claim, v) for v in ("resnet18", "resnet18_dropout")}
     claim.figure("curves", "Train accuracy per epoch, ResNet-18 with and without dropout", runs, metric="train_acc")
-    claim.check_paired_better("resnet18", [train_test_gap(r, "final") for r in runs["resnet18"]],
-                              "resnet18_dropout", [train_test_gap(r, "final") for r in runs["resnet18_dropout"]],
+    claim.check_paired_better("resnet18", train_test_gap(runs["resnet18"], "final"),
+                              "resnet18_dropout", train_test_gap(runs["resnet18_dropout"], "final"),
                               metric="final train acc - final test acc (larger = more overfitting)")
 
 
@@ -354,5 +311,5 @@ def test_doubled_filters_overfit_obviously(claim):
     runs = final_runs(claim, "resnet18_filtermul")
     claim.figure("curves", "Train accuracy per epoch, ResNet-18 with doubled filters", {"filtermul": runs},
                  metric="train_acc")
-    claim.check_at_least("final train acc - final test acc", [train_test_gap(r, "final") for r in runs],
+    claim.check_at_least("final train acc - final test acc", train_test_gap(runs, "final"),
                          claim.reported)

@@ -16,12 +16,11 @@ Readings shared by the claims:
 
 """
 import math
-from statistics import fmean
 
 import pytest
 
+from harness.readings import epoch_time, final, per_arm, steadiness
 from harness.spec import Spec
-from harness.timing import epoch_seconds, unfit_for_timing
 
 # -- Sec. 1.1-1.8: MyNet ------------------------------------------------------------------------
 # Sec. 1.1: two 5x5 convs, BN, ReLU, dropout 0.3, hidden 100, NLL loss, SGD, 50 epochs; batch 64;
@@ -84,21 +83,7 @@ def r9_runs(claim, *configs, title=None):
 
 def _record(claim, runs, title):
     claim.figure("curves", title, runs)
-    for label, rs in runs.items():
-        for r in rs:
-            if r.diverged:
-                claim.note(f"{label} seed {r.spec['seed']} diverged at step {r.diverged_at_step}; "
-                           f"its metrics cover the epochs before that")
-
-
-def final(runs):
-    return [r.final_test_acc for r in runs]
-
-
-
-def steadiness(runs):
-    """Minus the mean |change| of test accuracy between consecutive epochs (higher = steadier)."""
-    return [-fmean([abs(b - a) for a, b in zip(r.curves["test_acc"], r.curves["test_acc"][1:])]) for r in runs]
+    claim.note_divergence(runs)
 
 
 # -- MyNet tables: one claim per distinct cell ---------------------------------------------------
@@ -128,13 +113,8 @@ def test_mynet_batchnorm_costs_time(claim):
     """Sec. 1.2: "加了batch norm以后的时间增加了" (the time increased with BN: 493.27 s -> 496.68 s), compared as
     training time per epoch on the same GPU."""
     runs = mynet_runs(claim, "bn-no-dropout", "no-bn")
-    devices = {str(r.environment.get("device", "")) for rs in runs.values() for r in rs}
-    if not all(d.startswith("cuda") for d in devices):
-        claim.skip(f"per-epoch times only compare on a dedicated GPU; these runs ran on {sorted(devices)}")
-    reason = unfit_for_timing(r for rs in runs.values() for r in rs)
-    if reason:
-        claim.skip(reason)
-    train_time = {k: [epoch_seconds(r, minus=("eval",)) for r in rs] for k, rs in runs.items()}
+    claim.skip_unless_timeable(runs, gpu_only=True)
+    train_time = per_arm(epoch_time, runs, minus=("eval",))
     claim.check_paired_better("bn-no-dropout", train_time["bn-no-dropout"], "no-bn", train_time["no-bn"],
                               metric="training seconds per epoch (median of epochs 2+, evaluation excluded)")
 
@@ -151,7 +131,7 @@ def test_mynet_dropout_0_3_beats_no_dropout(claim):
 def test_mynet_dropout_0_3_is_best(claim):
     """Sec. 1.3: "最终选取了dropout rate=0.3作为模型的最优dropout" (0.3 is the best of 0, 0.5 and 0.3)."""
     runs = mynet_runs(claim, "baseline", "dropout-0.5", "bn-no-dropout")
-    claim.check_ranks_first("baseline", {k: final(rs) for k, rs in runs.items()}, metric="final test accuracy")
+    claim.check_ranks_first("baseline", per_arm(final, runs), metric="final test accuracy")
 
 
 @pytest.mark.claim("002/mynet/nll-equals-cross-entropy")
@@ -182,7 +162,7 @@ def test_mynet_sgd_momentum_is_the_best_optimizer(claim):
     """Sec. 1.5: at lr 0.1, SGD+momentum 0.7737 beats Adam 0.7077 and RMSprop 0.6341 ("有几个优化器没能收敛,
     猜测是由于对初始学习率的敏感性": some optimizers did not converge); SGD+momentum is chosen."""
     runs = mynet_runs(claim, "baseline", "adam", "rmsprop")
-    claim.check_ranks_first("baseline", {k: final(rs) for k, rs in runs.items()}, metric="final test accuracy")
+    claim.check_ranks_first("baseline", per_arm(final, runs), metric="final test accuracy")
 
 
 @pytest.mark.claim("002/mynet/relu-beats-tanh")
@@ -197,7 +177,7 @@ def test_mynet_relu_beats_tanh(claim):
 def test_mynet_kernel_order(claim):
     """Sec. 1.6 (Neuron & Filter): 5x5+5x5 0.7737 > 5x5+3x3 0.757 > 3x3+3x3 0.7436."""
     runs = mynet_runs(claim, "baseline", "kernel-5-3", "kernel-3-3")
-    claim.check_ordered(["baseline", "kernel-5-3", "kernel-3-3"], {k: final(rs) for k, rs in runs.items()},
+    claim.check_ordered(["baseline", "kernel-5-3", "kernel-3-3"], per_arm(final, runs),
                         metric="final test accuracy")
 
 
@@ -248,7 +228,7 @@ def test_myresnet9_momentum_0_9_beats_0_5(claim):
 def test_myresnet9_cyclic_lr_beats_step_and_constant(claim):
     """Sec. 1.9: CyclicLR 0.04-0.01 gives 0.899, ahead of 0.04-then-0.01 ("Linear") 0.882 and constant 0.01 0.8749."""
     runs = r9_runs(claim, "cyclic", "step", "momentum-0.9")
-    claim.check_ordered(["cyclic", "step", "momentum-0.9"], {k: final(rs) for k, rs in runs.items()},
+    claim.check_ordered(["cyclic", "step", "momentum-0.9"], per_arm(final, runs),
                         metric="final test accuracy")
 
 
@@ -258,7 +238,7 @@ def test_myresnet9_cyclic_lr_curve_oscillates(claim):
     accuracy curve fluctuates periodically with a large amplitude), read against the step schedule's curve."""
     runs = r9_runs(claim, "cyclic", "step")
     claim.check_paired_better("step", steadiness(runs["step"]), "cyclic", steadiness(runs["cyclic"]),
-                              metric="minus mean |change| of test accuracy per epoch (higher = steadier)")
+                              metric="minus mean fall of test accuracy per epoch (higher = steadier)")
 
 
 @pytest.mark.claim("002/myresnet9/step-jump-at-20")
@@ -280,4 +260,3 @@ def test_myresnet9_step_schedule_jumps_at_epoch_20(claim):
 @pytest.mark.claim("002/myresnet9/kernel-3x3-beats-5x5")
 def test_myresnet9_3x3_stride_1_beats_5x5_stride_2(claim):
     """Sec. 1.9: Network 5*5, stride=2, padding=2: 0.899; 3*3, stride=1, padding=1: 0.9076."""
-    pytest.fail("unreachable: the claim fixture skips under-specified entries")

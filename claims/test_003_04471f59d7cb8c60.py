@@ -8,9 +8,10 @@ from statistics import fmean
 
 import pytest
 
+from harness.readings import (best, epoch_time, final_train_acc, final_train_loss, mean_acc_drop, mean_train_acc,
+                              mean_train_loss, per_arm)
 from harness.sizes import model_size
 from harness.spec import Spec
-from harness.timing import epoch_seconds, unfit_for_timing
 
 # ---------------------------------------------------------------------------------------------
 # Sec. 1.1.2: "SGD with a mini-batch size of 128, momentum 0.9, weight decay 5e-4, learning rate
@@ -58,14 +59,9 @@ def arch_runs(claim, label):
     return claim.runs(arch_spec(label), label=label)
 
 
-
-def best_acc(runs):
-    return [r.best_test_acc for r in runs]
-
-
 def error_pct(runs):
     """Top-1 test error (%) at the best epoch ("the optimal test accuracy of each network"), per seed."""
-    return [100 * (1 - a) for a in best_acc(runs)]
+    return [100 * (1 - a) for a in best(runs)]
 
 
 @pytest.mark.parametrize("model", TABLE1)
@@ -86,7 +82,7 @@ def test_table2_error(claim, model):
     claim.check_within(f"{model} top-1 error (%)", error_pct(runs), claim.reported)
 
 
-def _paired(claim, better, worse, metric=best_acc, metric_name="best test accuracy"):
+def _paired(claim, better, worse, metric=best, metric_name="best test accuracy"):
     runs = {label: arch_runs(claim, label) for label in (better, worse)}
     claim.figure("curves", f"Test accuracy per epoch, {better} and {worse}", runs)
     claim.check_paired_better(better, metric(runs[better]), worse, metric(runs[worse]), metric=metric_name)
@@ -104,10 +100,6 @@ def test_model_beats_resnet18(claim, model):
 def test_model_is_worse_than_resnet18(claim, model):
     """Sec. 1.1.3: PreActResNet-18, DPN-26 and DLA "go even worse" than ResNet-18."""
     _paired(claim, "resnet18", model)
-
-
-def final_train_loss(runs):
-    return [r.curves["train_loss"][-1] for r in runs]
 
 
 @pytest.mark.parametrize("model", ("dpn26", "dla"))
@@ -146,19 +138,8 @@ def test_higher_cardinality_resnext29_is_better(claim):
 def test_resnext29_8x64d_is_the_most_accurate_of_tables_1_and_2(claim):
     """Sec. 1.1.4: ResNeXt-29 8x64d's 95.81% "is the highest so far" (of every network in Tables 1-2)."""
     runs = {label: arch_runs(claim, label) for label in MODELS}
-    claim.check_ranks_first("resnext29_8x64d", {k: best_acc(rs) for k, rs in runs.items()},
+    claim.check_ranks_first("resnext29_8x64d", per_arm(best, runs),
                             metric="best test accuracy")
-
-
-def mean_epoch_time(run):
-    """Seconds per epoch: the median of epochs 2+ (the first pays for compilation and autotuning)."""
-    return epoch_seconds(run)
-
-
-def skip_unless_timeable(claim, runs):
-    reason = unfit_for_timing(r for rs in runs.values() for r in rs)
-    if reason:
-        claim.skip(reason)
 
 
 @pytest.mark.claim("003/resnext29-8x64d-slowest")
@@ -166,8 +147,8 @@ def test_resnext29_8x64d_trains_slowest(claim):
     """Sec. 1.1.4: ResNeXt-29 8x64d's "training process is quite slow due to the large number of parameters
     (89.60M)": its mean epoch time is the longest of the networks in Tables 1-2, on the same GPU."""
     runs = {label: arch_runs(claim, label) for label in MODELS}
-    skip_unless_timeable(claim, runs)
-    claim.check_ranks_first("resnext29_8x64d", {k: [mean_epoch_time(r) for r in rs] for k, rs in runs.items()},
+    claim.skip_unless_timeable(runs)
+    claim.check_ranks_first("resnext29_8x64d", per_arm(epoch_time, runs),
                             metric="mean epoch time (s)")
 
 
@@ -180,7 +161,7 @@ def test_error_falls_as_cardinality_grows_at_preserved_complexity(claim):
     the same complexity, the test error rate keeps reducing" (ResNet-50 1x64d, ResNeXt-50 2x40d, 8x14d, 32x4d)."""
     runs = {label: arch_runs(claim, label) for label in RESNEXT50_BY_CARDINALITY}
     claim.figure("curves", "Test accuracy per epoch, ResNet-50 and the ResNeXt-50s", runs)
-    claim.check_ordered(list(RESNEXT50_BY_CARDINALITY), {k: best_acc(rs) for k, rs in runs.items()},
+    claim.check_ordered(list(RESNEXT50_BY_CARDINALITY), per_arm(best, runs),
                         metric="best test accuracy")
 
 
@@ -197,11 +178,6 @@ def test_resnext50_beats_resnet50_at_the_same_complexity(claim):
     """Sec. 1.1.1: "With roughly the same complexity, ResNeXt can achieve higher accuracy than ResNet"
     (ResNeXt-50 32x4d, 22.98M, against ResNet-50, 23.52M)."""
     _paired(claim, "resnext50_32x4d", "resnet50")
-
-
-def mean_train_acc(runs):
-    """Mean over epochs of the running train accuracy: lower training error "to the same period" all along."""
-    return [fmean(r.curves["train_acc"]) for r in runs]
 
 
 @pytest.mark.claim("003/resnext50-32x4d-lower-train-error")
@@ -227,7 +203,7 @@ def test_cardinality_is_the_most_effective_dimension(claim):
     """Sec. 1.1.1: increasing cardinality is a more effective way of gaining accuracy than going deeper or wider:
     at ~23M parameters the highest-cardinality ResNeXt-50 32x4d ranks first among ResNet-50 and the ResNeXt-50s."""
     runs = {label: arch_runs(claim, label) for label in RESNEXT50_BY_CARDINALITY}
-    claim.check_ranks_first("resnext50_32x4d", {k: best_acc(rs) for k, rs in runs.items()},
+    claim.check_ranks_first("resnext50_32x4d", per_arm(best, runs),
                             metric="best test accuracy")
 
 
@@ -236,14 +212,14 @@ def test_best_model_wrn28_10_with_cutout_reaches_9665(claim):
     """Abstract and Sec. 1.4: WRN-28-10 with Cutout reaches 96.65% test accuracy in 200 epochs."""
     runs = arch_runs(claim, BEST)
     claim.figure("curves", "Test accuracy per epoch, WRN-28-10 + Cutout", {BEST: runs})
-    claim.check_within("WRN-28-10 + Cutout test accuracy (%)", [100 * a for a in best_acc(runs)], claim.reported)
+    claim.check_within("WRN-28-10 + Cutout test accuracy (%)", [100 * a for a in best(runs)], claim.reported)
 
 
 @pytest.mark.claim("003/best-model-ranks-first")
 def test_wrn28_10_with_cutout_is_the_best_model(claim):
     """Sec. 1.4: "Our best model is WideResNet-28-10 with extra Cutout": it beats every network of Tables 1-2."""
     runs = {label: arch_runs(claim, label) for label in (*MODELS, BEST)}
-    claim.check_ranks_first(BEST, {k: best_acc(rs) for k, rs in runs.items()}, metric="best test accuracy")
+    claim.check_ranks_first(BEST, per_arm(best, runs), metric="best test accuracy")
 
 
 @pytest.mark.claim("003/cutout-improves-wrn")
@@ -256,7 +232,6 @@ def test_cutout_improves_wrn28_10(claim):
 def test_cutout_effect_is_salient_in_the_training_process(claim):
     """Sec. 1.4, Figure 14: the effect of Cutout "reflects in the training process saliently compared with any
     other techniques" (figure only)."""
-    pytest.fail("unreachable: the claim fixture skips qualitative entries")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,10 +271,7 @@ def loss_runs(claim):
 def optimizer_runs(claim):
     runs = {opt: claim.runs(spec, label=opt) for opt, spec in OPTIMIZERS.items()}
     claim.figure("curves", "Test accuracy per epoch, one line per optimizer and seed", runs)
-    for label, rs in runs.items():
-        for r in rs:
-            if r.diverged:
-                claim.note(f"{label} seed {r.spec['seed']} diverged at step {r.diverged_at_step}")
+    claim.note_divergence(runs)
     return runs
 
 
@@ -307,11 +279,18 @@ def _summary(claim, values, what):
     claim.note(f"{what}, mean over seeds: " + ", ".join(f"{k}: {fmean(v):.4f}" for k, v in values.items()))
 
 
-def check_worst(claim, worst, values, metric):
-    """`worst` is strictly below every other label by the tier's margin (checked against the next worst)."""
+def check_lowest(claim, lowest, values, metric):
+    """`lowest` is strictly below every other label by the tier's margin (checked against the next lowest)."""
     _summary(claim, values, metric)
-    next_worst = min((k for k in values if k != worst), key=lambda k: fmean(values[k]))
-    claim.check_ordered([next_worst, worst], values, metric=metric)
+    next_lowest = min((k for k in values if k != lowest), key=lambda k: fmean(values[k]))
+    claim.check_ordered([next_lowest, lowest], values, metric=metric)
+
+
+def check_highest(claim, highest, values, metric):
+    """`highest` is strictly above every other label by the tier's margin (checked against the next highest)."""
+    _summary(claim, values, metric)
+    next_highest = max((k for k in values if k != highest), key=lambda k: fmean(values[k]))
+    claim.check_ordered([highest, next_highest], values, metric=metric)
 
 
 def check_similar(claim, values, metric):
@@ -320,24 +299,12 @@ def check_similar(claim, values, metric):
     claim.check_all_similar(values, metric)
 
 
-def train_loss_area(run):
-    """Mean over epochs of the epoch's mean training loss: lower means faster convergence."""
-    return fmean(run.curves["train_loss"])
-
-
-def curve_drops(run):
-    """Volatility of the test curve: mean fall of test accuracy between consecutive epochs (rises count 0)."""
-    acc = run.curves["test_acc"]
-    drops = [max(0.0, a - b) for a, b in zip(acc, acc[1:])]
-    return fmean(drops) if drops else 0.0
-
-
 @pytest.mark.claim("003/activations-sigmoid-worst")
 def test_sigmoid_is_out_of_place(claim):
     """Sec. 1.2.2: "Sigmoid activation layer looks out of place": its best test accuracy is below every
     other activation's by a clear margin."""
     runs = activation_runs(claim)
-    check_worst(claim, "sigmoid", {k: best_acc(rs) for k, rs in runs.items()}, "best test accuracy")
+    check_lowest(claim, "sigmoid", per_arm(best, runs), "best test accuracy")
 
 
 @pytest.mark.claim("003/activations-relu-family-similar")
@@ -345,7 +312,7 @@ def test_relu_family_is_united(claim):
     """Sec. 1.2.2: "the others are united in convergent behavior": ReLU, Leaky ReLU, ELU and GELU reach
     best test accuracies within the tier's band of each other."""
     runs = activation_runs(claim, RELU_FAMILY)
-    check_similar(claim, {k: best_acc(rs) for k, rs in runs.items()}, "best test accuracy")
+    check_similar(claim, per_arm(best, runs), "best test accuracy")
 
 
 @pytest.mark.claim("003/activations-leaky-relu-fastest")
@@ -353,10 +320,7 @@ def test_leaky_relu_converges_fastest(claim):
     """Sec. 1.2.2: "Among ReLU family, Leaky ReLU is the relatively fastest one": the lowest training loss
     averaged over the epochs."""
     runs = activation_runs(claim, RELU_FAMILY)
-    area = {k: [train_loss_area(r) for r in rs] for k, rs in runs.items()}
-    _summary(claim, area, "mean training loss over epochs")
-    runner_up = min((k for k in area if k != "leaky_relu"), key=lambda k: fmean(area[k]))
-    claim.check_ordered([runner_up, "leaky_relu"], area, metric="mean training loss over epochs (lower = faster)")
+    check_lowest(claim, "leaky_relu", per_arm(mean_train_loss, runs), "mean training loss over epochs (lower = faster)")
 
 
 @pytest.mark.claim("003/activations-elu-slowest")
@@ -364,10 +328,7 @@ def test_elu_converges_slowest(claim):
     """Sec. 1.2.2: "... and ELU is on the contrary": the highest training loss averaged over the epochs
     among the ReLU family."""
     runs = activation_runs(claim, RELU_FAMILY)
-    area = {k: [train_loss_area(r) for r in rs] for k, rs in runs.items()}
-    _summary(claim, area, "mean training loss over epochs")
-    runner_up = max((k for k in area if k != "elu"), key=lambda k: fmean(area[k]))
-    claim.check_ordered(["elu", runner_up], area, metric="mean training loss over epochs (higher = slower)")
+    check_highest(claim, "elu", per_arm(mean_train_loss, runs), "mean training loss over epochs (higher = slower)")
 
 
 @pytest.mark.claim("003/activations-gelu-most-stable")
@@ -375,10 +336,7 @@ def test_gelu_test_accuracy_is_the_most_stable(claim):
     """Sec. 1.2.2: "from test accuracy perspective, GELU is the most stable one with visually minimum
     volatility" (within the ReLU family): the smallest mean epoch-to-epoch fall of test accuracy."""
     runs = activation_runs(claim, RELU_FAMILY)
-    drops = {k: [curve_drops(r) for r in rs] for k, rs in runs.items()}
-    _summary(claim, drops, "mean test-accuracy drop per epoch")
-    runner_up = min((k for k in drops if k != "gelu"), key=lambda k: fmean(drops[k]))
-    claim.check_ordered([runner_up, "gelu"], drops, metric="mean test-accuracy drop per epoch (lower = steadier)")
+    check_lowest(claim, "gelu", per_arm(mean_acc_drop, runs), "mean test-accuracy drop per epoch (lower = steadier)")
 
 
 @pytest.mark.claim("003/losses-ranking-test")
@@ -386,7 +344,7 @@ def test_loss_ranking_on_test_accuracy(claim):
     """Sec. 1.2.3: "the classification capability ranking should be: CrossEntropy > BCELoss > MSELoss >
     HuberLoss" (test panel: best test accuracy)."""
     runs = loss_runs(claim)
-    claim.check_ordered(list(LOSSES), {k: best_acc(rs) for k, rs in runs.items()}, metric="best test accuracy")
+    claim.check_ordered(list(LOSSES), per_arm(best, runs), metric="best test accuracy")
 
 
 @pytest.mark.claim("003/losses-ranking-train")
@@ -394,7 +352,7 @@ def test_loss_ranking_on_train_accuracy(claim):
     """Sec. 1.2.3: the stratification "is quite significant in each subfigure": the same ranking in the
     training panel (final train accuracy; the losses' own values are not comparable across criteria)."""
     runs = loss_runs(claim)
-    claim.check_ordered(list(LOSSES), {k: [r.final_train_acc for r in rs] for k, rs in runs.items()},
+    claim.check_ordered(list(LOSSES), per_arm(final_train_acc, runs),
                         metric="final train accuracy")
 
 
@@ -402,14 +360,14 @@ def test_loss_ranking_on_train_accuracy(claim):
 def test_adagrad_is_worst_on_test_accuracy(claim):
     """Sec. 1.2.4: "Adagrad performs worse in terms of every subfigure" (test panel: best test accuracy)."""
     runs = optimizer_runs(claim)
-    check_worst(claim, "adagrad", {k: best_acc(rs) for k, rs in runs.items()}, "best test accuracy")
+    check_lowest(claim, "adagrad", per_arm(best, runs), "best test accuracy")
 
 
 @pytest.mark.claim("003/optimizers-adagrad-worst-train")
 def test_adagrad_is_worst_on_train_accuracy(claim):
     """Sec. 1.2.4: "Adagrad performs worse in terms of every subfigure" (training panel: final train accuracy)."""
     runs = optimizer_runs(claim)
-    check_worst(claim, "adagrad", {k: [r.final_train_acc for r in rs] for k, rs in runs.items()},
+    check_lowest(claim, "adagrad", per_arm(final_train_acc, runs),
                 "final train accuracy")
 
 
@@ -418,4 +376,4 @@ def test_sgd_adadelta_adam_are_on_the_same_level(claim):
     """Sec. 1.2.4: "... while others are on the same level": SGD, Adadelta and Adam reach best test
     accuracies within the tier's band of each other."""
     runs = optimizer_runs(claim)
-    check_similar(claim, {k: best_acc(rs) for k, rs in runs.items() if k != "adagrad"}, "best test accuracy")
+    check_similar(claim, per_arm(best, {k: rs for k, rs in runs.items() if k != "adagrad"}), "best test accuracy")

@@ -10,8 +10,9 @@ Readings used by several claims:
 - convergence speed ("faster", "higher learning speed"): mean test accuracy over the first
   EARLY_EPOCHS epochs, i.e. the area under the early test-accuracy curve (a fast-tier run
   is shorter, so all of its epochs count);
-- stability ("more stable"): mean absolute change of test accuracy between consecutive
-  epochs over the first STABLE_EPOCHS epochs, while the cosine learning rate is still high.
+- stability ("more stable"): the mean fall of test accuracy between consecutive epochs over
+  the first STABLE_EPOCHS epochs, while the cosine learning rate is still high (harness/readings.py
+  `steadiness`: rises are learning, not instability, and count 0).
 """
 import statistics
 
@@ -21,6 +22,7 @@ import torch.nn as nn
 
 from harness import data
 from harness.models import create_model
+from harness.readings import best, early, per_arm, steadiness
 from harness.spec import Spec
 
 # Sec. 3: ResNet-18, 200 epochs, the pooled 10:1:1 split; the optimizer section says SGD,
@@ -42,30 +44,7 @@ BATCH_SIZES = {64: BASE.replace(batch_size=64), 128: BASE, 256: BASE.replace(bat
 
 EARLY_EPOCHS = 10
 STABLE_EPOCHS = 50
-
-
-def best(runs):
-    return [r.best_test_acc for r in runs]
-
-
-def early(runs):
-    """Mean test accuracy over the first EARLY_EPOCHS epochs (all epochs of a shorter run)."""
-    out = []
-    for r in runs:
-        accs = r.curves["test_acc"][:EARLY_EPOCHS]
-        out.append(statistics.fmean(accs) if accs else float("nan"))
-    return out
-
-
-def steadiness(runs):
-    """Minus the mean |epoch-to-epoch change| of test accuracy over the first STABLE_EPOCHS epochs
-    (higher = more stable; a run that diverged before two epochs has none)."""
-    out = []
-    for r in runs:
-        accs = r.curves["test_acc"][:STABLE_EPOCHS]
-        steps = [abs(b - a) for a, b in zip(accs, accs[1:])]
-        out.append(-statistics.fmean(steps) if steps else float("nan"))
-    return out
+STABLE = slice(None, STABLE_EPOCHS)
 
 
 # -- Sec. 1: data and split ----------------------------------------------------------
@@ -142,7 +121,8 @@ def test_bn_gives_higher_test_accuracy(claim):
 def test_bn_trains_faster(claim):
     """Sec. 3.1, Fig. 3: BN enables faster training (mean test accuracy over the early epochs)."""
     runs = bn_runs(claim)
-    claim.check_paired_better("with BN", early(runs["with BN"]), "without BN", early(runs["without BN"]),
+    claim.check_paired_better("with BN", early(runs["with BN"], EARLY_EPOCHS),
+                              "without BN", early(runs["without BN"], EARLY_EPOCHS),
                               metric=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
 
 
@@ -150,15 +130,15 @@ def test_bn_trains_faster(claim):
 def test_bn_trains_more_stably(claim):
     """Sec. 3.1, Fig. 3: BN enables more stable training (smaller epoch-to-epoch swings of test accuracy)."""
     runs = bn_runs(claim)
-    claim.check_paired_better("with BN", steadiness(runs["with BN"]), "without BN", steadiness(runs["without BN"]),
-                              metric=f"minus mean |change| of test accuracy per epoch, epochs 1-{STABLE_EPOCHS}")
+    claim.check_paired_better("with BN", steadiness(runs["with BN"], STABLE),
+                              "without BN", steadiness(runs["without BN"], STABLE),
+                              metric=f"minus mean fall of test accuracy per epoch, epochs 1-{STABLE_EPOCHS}")
 
 
 @pytest.mark.claim("004/bn/mechanism")
 def test_bn_mechanism_extreme_distributions(claim):
     """Sec. 3.1: without BN the middle-layer data become extremely distributed, gradients vanish or the
     nonlinearity is wasted; BN adjusts the distribution so the activation is used more effectively."""
-    pytest.fail("unreachable: the claim fixture skips qualitative entries")
 
 
 # -- Sec. 3.1: shortcut --------------------------------------------------------------
@@ -181,7 +161,8 @@ def test_shortcut_improves_test_accuracy(claim):
 def test_shortcut_converges_faster(claim):
     """Sec. 3.1, Fig. 4: shortcut increases the convergence speed; training becomes faster."""
     runs = shortcut_runs(claim)
-    claim.check_paired_better("shortcut", early(runs["shortcut"]), "no shortcut", early(runs["no shortcut"]),
+    claim.check_paired_better("shortcut", early(runs["shortcut"], EARLY_EPOCHS),
+                              "no shortcut", early(runs["no shortcut"], EARLY_EPOCHS),
                               metric=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
 
 
@@ -189,15 +170,15 @@ def test_shortcut_converges_faster(claim):
 def test_shortcut_trains_more_stably(claim):
     """Sec. 3.1, Fig. 4: the training procedure becomes more stable with residual connections."""
     runs = shortcut_runs(claim)
-    claim.check_paired_better("shortcut", steadiness(runs["shortcut"]), "no shortcut", steadiness(runs["no shortcut"]),
-                              metric=f"minus mean |change| of test accuracy per epoch, epochs 1-{STABLE_EPOCHS}")
+    claim.check_paired_better("shortcut", steadiness(runs["shortcut"], STABLE),
+                              "no shortcut", steadiness(runs["no shortcut"], STABLE),
+                              metric=f"minus mean fall of test accuracy per epoch, epochs 1-{STABLE_EPOCHS}")
 
 
 @pytest.mark.claim("004/shortcut/mechanism")
 def test_shortcut_mechanism_gradient_highway(claim):
     """Sec. 3.1: without residual connections back-propagated gradients may vanish; the residual
     connection serves as a highway that conveys gradients."""
-    pytest.fail("unreachable: the claim fixture skips qualitative entries")
 
 
 # -- Sec. 3.2: momentum --------------------------------------------------------------
@@ -220,7 +201,8 @@ def test_momentum_is_necessary_for_test_accuracy(claim):
 def test_momentum_runs_faster_than_plain_sgd(claim):
     """Sec. 3.2: momentum's running speed is almost always faster than standard gradient descent."""
     runs = momentum_runs(claim)
-    claim.check_paired_better("momentum", early(runs["momentum"]), "no momentum", early(runs["no momentum"]),
+    claim.check_paired_better("momentum", early(runs["momentum"], EARLY_EPOCHS),
+                              "no momentum", early(runs["no momentum"], EARLY_EPOCHS),
                               metric=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
 
 
@@ -228,7 +210,6 @@ def test_momentum_runs_faster_than_plain_sgd(claim):
 def test_momentum_mechanism_canyon_saddle_iron_ball(claim):
     """Sec. 3.2: momentum solves the 'canyon' and 'saddle point' problems; like an iron ball instead of a
     paper ball its trajectory is more stable and it leaves flat ground more easily."""
-    pytest.fail("unreachable: the claim fixture skips qualitative entries")
 
 
 # -- Sec. 3.2: activation function (Table 1, Fig. 6) -----------------------------------
@@ -243,7 +224,7 @@ def activation_runs(claim):
 def test_relu_beats_tanh_beats_sigmoid(claim):
     """Table 1: ReLU is the best, followed by tanh, and sigmoid has the lowest accuracy."""
     runs = activation_runs(claim)
-    claim.check_ordered(["relu", "tanh", "sigmoid"], {k: best(v) for k, v in runs.items()},
+    claim.check_ordered(["relu", "tanh", "sigmoid"], per_arm(best, runs),
                         metric="best test accuracy")
 
 
@@ -251,7 +232,7 @@ def test_relu_beats_tanh_beats_sigmoid(claim):
 def test_relu_learns_fastest(claim):
     """Fig. 6: ReLU performs the best with the highest learning speed."""
     runs = activation_runs(claim)
-    claim.check_ranks_first("relu", {k: early(v) for k, v in runs.items()},
+    claim.check_ranks_first("relu", per_arm(early, runs, EARLY_EPOCHS),
                             metric=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
 
 
@@ -267,7 +248,6 @@ def test_table1_accuracy_per_activation(claim, act):
 @pytest.mark.claim("004/activation/saturation")
 def test_sigmoid_tanh_slow_because_gradients_saturate(claim):
     """Fig. 6: sigmoid and tanh converge slowly because their gradient is almost zero for large x."""
-    pytest.fail("unreachable: the claim fixture skips qualitative entries")
 
 
 # -- Sec. 3.2: loss function (Table 2, Fig. 7) -----------------------------------------
@@ -290,7 +270,8 @@ def test_cross_entropy_beats_multi_margin(claim):
 def test_cross_entropy_trains_faster(claim):
     """Fig. 7: CrossEntropyLoss results in a faster training speed than MultiMarginLoss."""
     runs = loss_runs(claim)
-    claim.check_paired_better("cross_entropy", early(runs["cross_entropy"]), "multi_margin", early(runs["multi_margin"]),
+    claim.check_paired_better("cross_entropy", early(runs["cross_entropy"], EARLY_EPOCHS),
+                              "multi_margin", early(runs["multi_margin"], EARLY_EPOCHS),
                               metric=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
 
 
@@ -307,14 +288,12 @@ def test_table2_accuracy_per_loss(claim, loss):
 def test_softmax_makes_cross_entropy_more_suitable(claim):
     """Fig. 7: CrossEntropyLoss applies a softmax to turn ratings into probabilities, which is much more
     suitable for classification than MultiMarginLoss."""
-    pytest.fail("unreachable: the claim fixture skips qualitative entries")
 
 
 @pytest.mark.claim("004/loss/multimargin-landscape-decreases-faster")
 def test_multi_margin_loss_landscape_decreases_faster(claim):
     """Fig. 7: in the loss landscape, MultiMarginLoss performs better than CrossEntropyLoss with a faster
     decreasing speed."""
-    pytest.fail("unreachable: the claim fixture skips qualitative entries")
 
 
 # -- Sec. 3.2: learning rate (Fig. 8) --------------------------------------------------
@@ -352,25 +331,24 @@ def test_accuracy_barely_changes_with_batch_size(claim):
     runs = batch_runs(claim)
     means = {k: statistics.fmean(best(v)) for k, v in runs.items()}
     claim.note("best test accuracy by batch size: " + ", ".join(f"{k}: {v:.4f}" for k, v in means.items()))
-    claim.check_all_similar({k: best(v) for k, v in runs.items()}, "best test accuracy")
+    claim.check_all_similar(per_arm(best, runs), "best test accuracy")
 
 
 @pytest.mark.claim("004/batch/larger-higher-accuracy")
 def test_larger_batch_gives_higher_accuracy(claim):
     """Sec. 3.2, Fig. 9: larger batch size can lead to an increase in (achieve higher) accuracy."""
     runs = batch_runs(claim)
-    claim.check_ordered(["256", "128", "64"], {k: best(v) for k, v in runs.items()}, metric="best test accuracy")
+    claim.check_ordered(["256", "128", "64"], per_arm(best, runs), metric="best test accuracy")
 
 
 @pytest.mark.claim("004/batch/larger-converges-faster")
 def test_larger_batch_converges_faster(claim):
     """Fig. 9: larger batch size achieves a faster convergence speed."""
     runs = batch_runs(claim)
-    claim.check_ordered(["256", "128", "64"], {k: early(v) for k, v in runs.items()},
+    claim.check_ordered(["256", "128", "64"], per_arm(early, runs, EARLY_EPOCHS),
                         metric=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
 
 
 @pytest.mark.claim("004/batch/memory-limit")
 def test_batch_size_limited_by_memory(claim):
     """Fig. 9: due to the limitations of computer memory, the batch size cannot be too large."""
-    pytest.fail("unreachable: the claim fixture skips qualitative entries")

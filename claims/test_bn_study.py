@@ -17,8 +17,8 @@ from statistics import fmean
 import pytest
 
 from harness import bands
+from harness.readings import best, epoch_time, final, mean_train_loss, per_arm
 from harness.spec import Spec
-from harness.timing import epoch_seconds, unfit_for_timing
 
 NOBN, BN = "VGG-A", "VGG-A+BN"
 MODELS = {NOBN: "vgg_a", BN: "vgg_a_bn"}
@@ -163,7 +163,7 @@ def test_000_bn_reaches_higher_test_accuracy(claim):
     ... final accuracy" (SGD lr 0.1, batch 128, 20 epochs): final test accuracy, seed-paired."""
     runs = runs_000_at(claim, 0.1)
     claim.figure("curves", "Test accuracy per epoch, VGG-A with and without BN (SGD lr 0.1)", runs)
-    claim.check_paired_better(BN, [r.final_test_acc for r in runs[BN]], NOBN, [r.final_test_acc for r in runs[NOBN]],
+    claim.check_paired_better(BN, final(runs[BN]), NOBN, final(runs[NOBN]),
                               metric="final test accuracy")
 
 
@@ -174,7 +174,7 @@ def test_000_bn_converges_faster(claim):
     runs = runs_000_at(claim, 0.1)
     claim.figure("curves", "Training loss per epoch, VGG-A with and without BN (SGD lr 0.1)", runs,
                  metric="train_loss")
-    claim.check_ordered([NOBN, BN], {k: [fmean(r.curves["train_loss"]) for r in rs] for k, rs in runs.items()},
+    claim.check_ordered([NOBN, BN], per_arm(mean_train_loss, runs),
                         metric="mean training loss over the epochs (larger = slower convergence)")
 
 
@@ -213,7 +213,7 @@ def test_002_bn_gives_higher_test_accuracy(claim):
     """Sec. 2 table: VGG 0.764 vs VGG-BN 0.8251 test accuracy (SGD, 20 epochs, batch 64): BN is better."""
     runs = runs_002_acc(claim)
     claim.figure("curves", "Test accuracy per epoch, VGG-A with and without BN (report 002 recipe)", runs)
-    claim.check_paired_better(BN, [r.best_test_acc for r in runs[BN]], NOBN, [r.best_test_acc for r in runs[NOBN]],
+    claim.check_paired_better(BN, best(runs[BN]), NOBN, best(runs[NOBN]),
                               metric="best test accuracy")
 
 
@@ -224,7 +224,7 @@ def test_002_test_accuracy_value(claim, model):
     label = NOBN if model == "vgg" else BN
     runs = claim.runs(R002_ACC.replace(model=MODELS[label]), label=label)
     claim.figure("curves", f"Test accuracy per epoch ({label}, report 002 recipe)", {label: runs})
-    claim.check_within(f"{label} best test acc", [r.best_test_acc for r in runs], claim.reported)
+    claim.check_within(f"{label} best test acc", best(runs), claim.reported)
 
 
 @pytest.mark.claim("002/bn-slower-per-epoch")
@@ -235,15 +235,10 @@ def test_002_bn_is_slower_per_epoch(claim):
     devices = {r.environment.get("device") for rs in runs.values() for r in rs}
     if len(devices) > 1:
         claim.note(f"runs come from different devices {sorted(map(str, devices))}: the ratio mixes hardware")
-
-    reason = unfit_for_timing(r for rs in runs.values() for r in rs)
-    if reason:
-        claim.skip(reason)
-
-    def train_time(r):  # median of epochs 2+, evaluation and probes excluded
-        return epoch_seconds(r, minus=("eval", "probe"))
-    base = fmean([train_time(r) for r in runs[NOBN]])
-    claim.check_ordered([BN, NOBN], {BN: [train_time(r) / base for r in runs[BN]], NOBN: [1.0]},
+    claim.skip_unless_timeable(runs)
+    train_time = per_arm(epoch_time, runs, minus=("eval", "probe"))  # median of epochs 2+, without evaluation, probes
+    base = fmean(train_time[NOBN])
+    claim.check_ordered([BN, NOBN], {BN: [t / base for t in train_time[BN]], NOBN: [1.0]},
                         metric="training time per epoch relative to VGG-A's")
 
 

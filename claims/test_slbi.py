@@ -13,6 +13,7 @@ from statistics import fmean
 import pytest
 
 from harness.claim import ClaimCheckFailed
+from harness.readings import best, final
 from harness.spec import Spec
 
 RATIOS = (0, 10, 20, 30, 40, 50, 60, 70, 80)
@@ -63,10 +64,6 @@ SLBI_ADAM_003 = RESNET_003.replace(optimizer="slbi_adam", optimizer_args={"kappa
 # ---------------------------------------------------------------------------------------------
 # Readings of the runs
 # ---------------------------------------------------------------------------------------------
-
-
-def final_acc(runs):
-    return [r.final_test_acc for r in runs]
 
 
 def prune_curve(run, layer_set):
@@ -131,7 +128,7 @@ def lenet_002(claim):
 def test_002_sgd_beats_dessilbi_on_lenet_mnist(claim):
     """Sec. 3.1: SGD reaches 0.9824 and DessiLBI 0.9706 test accuracy on LeNet-MNIST: SGD ahead."""
     runs = lenet_002(claim)
-    claim.check_paired_better("SGD", final_acc(runs["SGD"]), "DessiLBI", final_acc(runs["DessiLBI"]),
+    claim.check_paired_better("SGD", final(runs["SGD"]), "DessiLBI", final(runs["DessiLBI"]),
                               metric="final test accuracy")
 
 
@@ -144,7 +141,7 @@ def test_002_lenet_accuracy_per_optimizer(claim, optimizer):
     """Sec. 3.1 table: LeNet-MNIST test accuracy after 30 epochs, SGD 0.9824, DessiLBI 0.9706."""
     label = LENET_LABELS[optimizer]
     runs = lenet_002(claim)[label]
-    claim.check_within(f"{label} final test acc", final_acc(runs), claim.reported)
+    claim.check_within(f"{label} final test acc", final(runs), claim.reported)
 
 
 PRUNE_ROWS_002 = {"conv3": "conv3", "conv3-fc1": "conv3-fc1"}
@@ -207,7 +204,7 @@ def adam_mnist_002(claim):
 def test_002_slbi_adam_beats_slbi_on_mnist(claim):
     """Sec. 3.2 (MNIST): opt+adam 0.9903 > opt 0.9706."""
     runs = adam_mnist_002(claim)
-    claim.check_paired_better("SLBI+Adam", final_acc(runs["SLBI+Adam"]), "SLBI", final_acc(runs["SLBI"]),
+    claim.check_paired_better("SLBI+Adam", final(runs["SLBI+Adam"]), "SLBI", final(runs["SLBI"]),
                               metric="final test accuracy")
 
 
@@ -215,7 +212,7 @@ def test_002_slbi_adam_beats_slbi_on_mnist(claim):
 def test_002_slbi_adam_accuracy_on_mnist(claim):
     """Sec. 3.2 (MNIST): SLBI+Adam reaches 0.9903 test accuracy on LeNet."""
     runs = adam_mnist_002(claim)["SLBI+Adam"]
-    claim.check_within("SLBI+Adam final test acc", final_acc(runs), claim.reported)
+    claim.check_within("SLBI+Adam final test acc", final(runs), claim.reported)
 
 
 def adam_cifar_002(claim):
@@ -229,7 +226,7 @@ def adam_cifar_002(claim):
 def test_002_slbi_adam_beats_slbi_on_cifar_vgg_bn(claim):
     """Sec. 3.2 (CIFAR-10, VGG with BN): opt+adam 0.8345 > opt 0.8185."""
     runs = adam_cifar_002(claim)
-    claim.check_paired_better("SLBI+Adam", final_acc(runs["SLBI+Adam"]), "SLBI", final_acc(runs["SLBI"]),
+    claim.check_paired_better("SLBI+Adam", final(runs["SLBI+Adam"]), "SLBI", final(runs["SLBI"]),
                               metric="final test accuracy")
 
 
@@ -242,7 +239,7 @@ def test_002_cifar_vgg_bn_accuracy_per_optimizer(claim, optimizer):
     """Sec. 3.2 (CIFAR-10, VGG with BN): opt+adam 0.8345, opt 0.8185."""
     label = CIFAR_LABELS[optimizer]
     runs = adam_cifar_002(claim)[label]
-    claim.check_within(f"{label} final test acc", final_acc(runs), claim.reported)
+    claim.check_within(f"{label} final test acc", final(runs), claim.reported)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,7 +288,7 @@ def test_003_slbi_and_sgd_reach_similar_accuracy(claim):
     claim.figure("curves", "LeNet on MNIST: test accuracy per epoch, SLBI and SGD", runs)
     diffs = [a.final_test_acc - b.final_test_acc for a, b in zip(runs["SLBI"], runs["SGD"])]
     claim.note("SLBI - SGD final test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
-    claim.check_equivalent("SLBI", final_acc(runs["SLBI"]), "SGD lr 0.1", final_acc(runs["SGD"]), "final test accuracy")
+    claim.check_equivalent("SLBI", final(runs["SLBI"]), "SGD lr 0.1", final(runs["SGD"]), "final test accuracy")
 
 
 @pytest.mark.claim("003/slbi/cifar-slbi-adam-vs-adam-similar")
@@ -303,5 +300,5 @@ def test_003_slbi_adam_and_adam_do_not_differ_on_cifar_resnet(claim):
     diffs = [a.best_test_acc - b.best_test_acc for a, b in zip(runs["SLBI+Adam"], runs["Adam"])]
     claim.note("SLBI+Adam uses the clean form (Adam's direction in place of momentum); "
                "SLBI+Adam - Adam best test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
-    claim.check_equivalent("SLBI+Adam (clean form)", [r.best_test_acc for r in runs["SLBI+Adam"]], "Adam",
-                           [r.best_test_acc for r in runs["Adam"]], "best test accuracy")
+    claim.check_equivalent("SLBI+Adam (clean form)", best(runs["SLBI+Adam"]), "Adam", best(runs["Adam"]),
+                           "best test accuracy")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from _pytest.outcomes import Skipped
 
-from . import stats
+from . import stats, timing
 from .finding import Comparison, Figure, Finding, RunRecord
 from .reference import ClaimEntry, ReferenceError, TierPlan
 from .result import RunResult
@@ -166,6 +166,25 @@ class Claim:
     def skip(self, reason: str) -> None:
         self.finding.skip_reason = reason
         pytest.skip(reason)
+
+    def note_divergence(self, runs: Mapping[str, Sequence[RunResult]]) -> None:
+        """Name every diverged run: its readings cover only the epochs before the divergence."""
+        for label, rs in runs.items():
+            for r in rs:
+                if r.diverged:
+                    self.note(f"{label} seed {r.spec['seed']} diverged at step {r.diverged_at_step}; "
+                              f"its metrics cover the epochs before that")
+
+    def skip_unless_timeable(self, runs: Mapping[str, Sequence[RunResult]], *, gpu_only: bool = False) -> None:
+        """Skip when these runs' epoch times do not compare (a shared GPU, compiled and eager runs mixed,
+        or, with `gpu_only`, runs off a GPU: the reports timed on their own GPUs)."""
+        flat = [r for rs in runs.values() for r in rs]
+        devices = sorted({str(r.environment.get("device", "")) for r in flat})
+        if gpu_only and not all(d.startswith("cuda") for d in devices):
+            self.skip(f"epoch times only compare on a GPU of its own (the report's); these runs ran on {devices}")
+        reason = timing.unfit_for_timing(flat)
+        if reason:
+            self.skip(reason)
 
     def _row(self, **row: Any) -> None:
         self.finding.rows.append(row)

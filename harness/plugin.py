@@ -28,7 +28,7 @@ from .claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
 from .data import REQUIRED_FILES, DatasetMissingError, ensure_files
 from .env import assign_worker_gpu, resolve_device, split_cpu_threads
 from .finding import Finding
-from .findings import session_info, write_findings
+from .findings import merge_sessions, session_file, session_info, write_findings
 from .options import OPTIONS, Settings, validate as validate_options
 from .reference import ReferenceError, all_claims, load_all
 from .runs import MODES, RUN_MODE_ENV, RUNS_ENV, SESSION_ENV, RunStore
@@ -303,11 +303,20 @@ def _planning(config: pytest.Config) -> bool:
     return bool(config.getoption("plan", default=False))
 
 
+# A claim test that returns having checked nothing would read as "reproduced": it is an error instead, so a
+# test body that is only a docstring (a qualitative or under-specified entry) cannot pass if its entry changes.
+NO_CHECK = ("the test returned without making a check; a claim test ends in one of the Claim's checks, and a "
+            "qualitative or under-specified entry is skipped by the claim fixture before its body runs")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     claim = None if _planning(item.config) else item.stash.get(CLAIM, None)
+    unchecked = False
     if claim is not None and claim.finding.verdict is None and (call.when == "call" or call.excinfo is not None):
         outcome, message = _outcome(call)
+        if outcome == "reproduced" and not (claim.finding.rows or claim.finding.comparisons):
+            outcome, message, unchecked = "error", NO_CHECK, True
         finding = claim.finding.close(outcome, message=message, duration=call.duration)
         finding.nodeid, finding.command = item.nodeid, f"pytest '{item.nodeid}'"
         finding.session = os.environ.get(SESSION_ENV, "")
@@ -315,7 +324,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     elif claim is not None and call.when == "setup" and call.excinfo is None:
         # an open finding travels with the setup report, so a worker that dies mid-test still leaves its claim
         item.user_properties.append(("pending_" + FINDING_KEY, json.dumps(claim.finding.to_dict(), default=str)))
-    yield
+    result = yield
+    if unchecked:
+        report = result.get_result()
+        report.outcome, report.longrepr = "failed", NO_CHECK
 
 
 # -- findings: collected on the controller, written at the end -------------------
@@ -332,6 +344,7 @@ class Controller:
         self.findings_path: Path | None = None
         self.outputs: dict[str, Path] | None = None
         self.report_error: str | None = None
+        self.left_out: list[str] = []  # session files of the report directory that findings.json could not merge
         self.reports: dict[str, dict[str, str]] = {}
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -361,8 +374,10 @@ class Controller:
         self.interrupted = True
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
         for nodeid in list(self.pending):  # started, never reported: the session was cut short
-            self._close_pending(nodeid, "the session ended before this test finished (interrupted or crashed)")
+            self._close_pending(nodeid, "the session was interrupted (Ctrl-C) before this test finished"
+                                if interrupted else "the session ended before this test finished (crashed)")
         if not self.findings:
             return
         config = self.config
@@ -372,12 +387,11 @@ class Controller:
             args=list(config.invocation_params.args), markexpr=config.getoption("markexpr"),
             run_mode=config.stash[SETTINGS].run_mode,
             workers=os.environ.get("PYTEST_XDIST_WORKER_COUNT") or getattr(config.option, "numprocesses", None),
-            interrupted=self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED,
-            reports=self.reports,
+            interrupted=interrupted, reports=self.reports,
         )
-        try:
-            self.findings_path = write_findings(out_dir / "findings.json",
-                                                [f.to_dict() for f in self.findings.values()], info)
+        try:  # this session's own file, then findings.json as the merge of every session in the report directory
+            write_findings(session_file(out_dir, info), [f.to_dict() for f in self.findings.values()], info)
+            self.findings_path, self.left_out = merge_sessions(out_dir)
         except OSError as exc:  # a full disk, say: one clear line and a failed session, not an internal error
             self.report_error = f"findings NOT written: {exc}"
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -404,7 +418,10 @@ class Controller:
             if row:
                 terminalreporter.write_line(f"{tier}: " + ", ".join(f"{n} {v}" for v, n in row.items()))
         if self.findings_path:
-            terminalreporter.write_line(f"findings: {self.findings_path}")
+            terminalreporter.write_line(f"findings: {self.findings_path} (this session and the earlier ones kept in "
+                                        f"{self.findings_path.parent / 'sessions'})")
+        for why in self.left_out:
+            terminalreporter.write_line(f"left out of the merged findings: {why}", yellow=True)
         if self.outputs:
             terminalreporter.write_line(f"reproducibility report: {self.outputs['html']} and {self.outputs['pdf']}")
         if self.report_error:

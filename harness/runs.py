@@ -99,7 +99,7 @@ class RunStore:
                 raise ValueError(f"its spec hashes to {stored_key}, not to its key {spec.key} (edited by hand?)")
             return result, None
         except (ValueError, TypeError, json.JSONDecodeError) as exc:
-            problem = f"run store entry {path} is unreadable ({exc})"
+            problem = f"run store entry {path} is corrupt ({exc})"
             consequence = ("cached-only mode does not redo it" if self.mode == "cached-only"
                            else "the run will be redone")
             warnings.warn(f"{problem}; {consequence}", CorruptRunWarning, stacklevel=3)

@@ -230,3 +230,50 @@ def test_under_two_workers_the_queue_trains_the_planned_runs_before_the_tests(tm
     assert {f["verdict"] for f in findings_of(project).values()} <= {"reproduced", "inconclusive"}, out
     off = run_pytest(project, "claims", "-m", "fast", "-n", "2", "--no-report", "--no-run-queue", "--report-dir", "o2")
     assert "run queue" not in off.stdout + off.stderr
+
+
+TWO_CLAIMS = ENTRY + ENTRY.split("claims:\n")[1].replace("999/size", "999/other")
+TWO_TESTS = TEST + TEST.split("\n\n", 1)[1].replace("999/size", "999/other").replace("test_size", "test_other")
+
+
+@pytest.mark.slow
+def test_a_subset_run_updates_its_claims_and_keeps_the_others(tmp_path):
+    project = scratch(tmp_path, entry=TWO_CLAIMS, test=TWO_TESTS)
+    whole = run_pytest(project, "claims", "-m", "fast", "--no-report", "--report-dir", "out",
+                       env={"REPRO_SESSION": "whole"})
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    subset = run_pytest(project, "claims", "-m", "fast", "-k", "other", "--no-report", "--report-dir", "out",
+                        env={"REPRO_SESSION": "subset"})
+    assert subset.returncode == 0, subset.stdout + subset.stderr
+    after = findings_of(project)
+    assert {k: f["session"] for k, f in after.items()} == {("999/size", "fast"): "whole",
+                                                           ("999/other", "fast"): "subset"}
+    sessions = sorted((project / "out" / "sessions").glob("*.json"))
+    assert len(sessions) == 2 and [len(json.loads(p.read_text())["findings"]) for p in sessions] == [2, 1]
+
+
+@pytest.mark.slow
+def test_a_session_cut_short_by_ctrl_c_is_marked_interrupted(tmp_path):
+    project = scratch(tmp_path, entry=CRASH_ENTRY, test=CRASHING.format(body="raise KeyboardInterrupt"))
+    done = run_pytest(project, "claims", "-m", "fast", "--report-dir", "out")
+    assert done.returncode == pytest.ExitCode.INTERRUPTED, done.stdout + done.stderr
+    payload = json.loads((project / "out" / "findings.json").read_text())
+    assert payload["session"]["interrupted"] is True
+    crash = findings_of(project)[("999/crash", "fast")]
+    assert crash["verdict"] == "error" and "interrupted" in crash["error"], crash
+    assert "(interrupted)" in (project / "out" / "report.html").read_text()
+
+
+def test_a_docstring_only_body_is_skipped_for_a_qualitative_entry_and_an_error_otherwise(tmp_path):
+    body = '"""A qualitative reading: nothing to run."""'
+    qualitative = ENTRY + ENTRY.split("claims:\n")[1].replace("999/size", "999/crash").replace(
+        "reported: 11.17", "reported: 11.17\n    expect: qualitative\n    why: nothing measured")
+    project = scratch(tmp_path, entry=qualitative, test=CRASHING.format(body=body))
+    done = run_pytest(project, "claims", "-m", "fast", "--no-report", "--report-dir", "out")
+    assert done.returncode == 0 and "1 skipped" in done.stdout, done.stdout + done.stderr
+    assert findings_of(project)[("999/crash", "fast")]["verdict"] == "qualitative"
+    (tmp_path / "checked").mkdir()
+    project = scratch(tmp_path / "checked", entry=CRASH_ENTRY, test=CRASHING.format(body=body))
+    done = run_pytest(project, "claims", "-m", "fast", "--no-report", "--report-dir", "out")
+    assert done.returncode != 0 and "without making a check" in done.stdout, done.stdout
+    assert findings_of(project)[("999/crash", "fast")]["verdict"] == "error"

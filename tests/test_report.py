@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from harness.finding import FINDING_VERSION, Comparison, Figure, Finding, RunRecord
-from harness.findings import read_findings, write_findings
+from harness.findings import SESSIONS_DIR, merge_sessions, read_findings, session_file, write_findings
 from reports.build import build_report, main
 
 pypdf = pytest.importorskip("pypdf")
@@ -185,3 +185,54 @@ def test_command_line_rejects_a_findings_file_it_cannot_read(tmp_path, capsys, e
     err = capsys.readouterr().err
     assert "Traceback" not in err and str(path) in err
     assert __import__("re").search(expected, err), err
+
+
+def test_a_claim_without_measured_rows_has_one_csv_line_with_its_verdict_and_empty_values(tmp_path):
+    from reports.build import TABLE_COLUMNS, _write_csv
+
+    path = _write_csv([finding("000/x", "not-run", measured=False, session="s1")], tmp_path / "findings.csv")
+    header, *lines = path.read_text().splitlines()
+    assert header.split(",") == list(TABLE_COLUMNS) and len(lines) == 1
+    values = dict(zip(TABLE_COLUMNS, lines[0].split(",")))
+    assert (values["claim_id"], values["tier"], values["verdict"], values["session"]) == ("000/x", "fast", "not-run",
+                                                                                            "s1")
+    assert all(values[k] == "" for k in TABLE_COLUMNS if k not in ("claim_id", "tier", "verdict", "session"))
+
+
+def session_of(report_dir, sid, started, findings):
+    info = {"id": sid, "started": started, "finished": f"2026-01-0{started}T00:00:00"}
+    return write_findings(session_file(report_dir, info), findings, info)
+
+
+def test_findings_json_is_the_merge_of_every_session_in_the_report_directory(tmp_path):
+    session_of(tmp_path, "whole", 1, [finding("000/a", "reproduced", session="whole"),
+                                      finding("000/b", "not-reproduced", session="whole")])
+    session_of(tmp_path, "subset", 2, [finding("000/b", "reproduced", session="subset")])
+    path, left_out = merge_sessions(tmp_path)
+    merged, sessions = read_findings([path])
+    assert path == tmp_path / "findings.json" and not left_out
+    assert [(f.claim_id, f.verdict, f.session) for f in merged] == [("000/a", "reproduced", "whole"),
+                                                                   ("000/b", "reproduced", "subset")]
+    assert [s["id"] for s in sessions] == ["whole", "subset"]
+    assert json.loads(path.read_text())["session"]["id"] == "subset"  # the newest session heads the merge
+    rebuilt, _ = read_findings([path, *sorted((tmp_path / SESSIONS_DIR).glob("*.json"))])  # merging again: same
+    assert [(f.claim_id, f.verdict, f.session) for f in rebuilt] == [(f.claim_id, f.verdict, f.session) for f in merged]
+
+
+def test_merging_keeps_an_older_single_session_findings_file_and_leaves_out_other_versions(tmp_path):
+    write_findings(tmp_path / "findings.json", [finding("000/a", "reproduced", session="before")],
+                   {"id": "before", "started": 1, "finished": "2026-01-01T00:00:00"})
+    stale = tmp_path / SESSIONS_DIR / "00000000T000000-stale.json"
+    stale.parent.mkdir()
+    stale.write_text(json.dumps({"version": FINDING_VERSION - 1, "session": {}, "findings": []}))
+    session_of(tmp_path, "now", 2, [finding("000/b", "reproduced", session="now")])
+    path, left_out = merge_sessions(tmp_path)
+    merged, _ = read_findings([path])
+    assert [(f.claim_id, f.session) for f in merged] == [("000/a", "before"), ("000/b", "now")]
+    assert len(left_out) == 1 and str(stale) in left_out[0] and "version" in left_out[0]
+
+
+def test_a_session_id_given_twice_never_overwrites_the_earlier_session(tmp_path):
+    first = session_file(tmp_path, {"id": "fixed", "started": 1})
+    assert first != session_file(tmp_path, {"id": "fixed", "started": 2}) and first.parent.name == SESSIONS_DIR
+    assert session_file(tmp_path, {"id": "a/../b", "started": 1}).parent == tmp_path / SESSIONS_DIR
