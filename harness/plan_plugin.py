@@ -1,4 +1,5 @@
-"""pytest hooks of `--plan`: run the selected claim tests against a RecordingStore and write the plan.
+"""pytest hooks of `--plan` (and the recording `--rehearse` uses): run the selected claim tests against a
+RecordingStore and write the plan.
 
 Under `--plan` the `claim_context` fixture's store is swapped for a RecordingStore
 (harness/plan_store.py) and full-tier training counts as allowed, so each claim test
@@ -42,7 +43,11 @@ class PlanState:
 STATE = pytest.StashKey[PlanState]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import rehearse_plugin  # --rehearse: a mode of this recording, registered with it
+
+    if not pluginmanager.is_registered(rehearse_plugin):
+        pluginmanager.register(rehearse_plugin, "cifar_claims_rehearse")
     group = parser.getgroup("reproducibility", "reproducibility claims")
     group.addoption("--plan", action="store_true", default=False,
                     help="train nothing: list every distinct run the selected claims need, with its cost and "
@@ -56,20 +61,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="workers (GPUs) the --plan wall-time estimate assumes (default: -n N, else 1)")
 
 
-def _planning(config: pytest.Config) -> bool:
-    return bool(config.getoption("plan", default=False))
+def recording(config: pytest.Config) -> bool:
+    """Whether the claim bodies run against the recording store: under --plan or --rehearse."""
+    return bool(config.getoption("plan", default=False) or config.getoption("rehearse", default=False))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if _planning(config):
-        config.stash[STATE] = PlanState()
+    config.stash[STATE] = PlanState()
+    if config.getoption("plan", default=False):
         config.pluginmanager.register(PlanSession(config), "reproducibility-plan-session")
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
     value = yield
-    if fixturedef.argname == "claim_context" and _planning(request.config):
+    if fixturedef.argname == "claim_context" and recording(request.config):
         state = request.config.stash[STATE]
         state.store = RecordingStore(value.store)
         value.store = state.store
@@ -88,7 +94,7 @@ def _stop_reason(exc: BaseException) -> str | None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    if not _planning(item.config) or "claim" not in getattr(item, "fixturenames", ()):
+    if not recording(item.config) or "claim" not in getattr(item, "fixturenames", ()):
         return (yield)
     state = item.config.stash[STATE]
     stopped = None
@@ -108,7 +114,7 @@ def pytest_runtest_call(item: pytest.Item):
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
-    if _planning(item.config):
+    if recording(item.config):
         report.user_properties = [p for p in report.user_properties if p[0] != FINDING_KEY]
         if report.when == "call":  # outcomes on placeholder values mean nothing (strict xfails included)
             report.outcome, report.longrepr = "passed", None

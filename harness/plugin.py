@@ -30,6 +30,7 @@ from .env import assign_worker_gpu, resolve_device, split_cpu_threads
 from .finding import Finding
 from .findings import merge_sessions, session_file, session_info, write_findings
 from .options import OPTIONS, Settings, validate as validate_options
+from .plan_plugin import recording as _planning  # --plan or --rehearse: claim bodies only record their runs
 from .reference import ReferenceError, all_claims, load_all
 from .runs import MODES, RUN_MODE_ENV, RUNS_ENV, SESSION_ENV, RunStore
 from .tiers import TIERS
@@ -102,7 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
     config.stash[STATE] = {"reference": None}
     config.pluginmanager.register(DatasetGate(), "cifar-claims-dataset-gate")
-    if not worker and not _planning(config):  # a --plan session (harness/plan_plugin.py) records runs only
+    if not worker and not _planning(config):  # a --plan or --rehearse session (harness/plan_plugin.py) records runs only
         config.pluginmanager.register(Controller(config), "cifar-claims-controller")
     if not config.getoption("help"):  # bad option values: one usage error now, not one per test (after pinning)
         config.stash[SETTINGS] = validate_options({name: config.getoption(name) for name in OPTIONS})
@@ -297,10 +298,6 @@ def _outcome(call: pytest.CallInfo) -> tuple[str, str | None]:
     if isinstance(exc, ClaimCheckFailed):
         return "not-reproduced", str(exc)[-2000:]
     return "error", f"{type(exc).__name__}: {exc}"[-2000:]
-
-
-def _planning(config: pytest.Config) -> bool:
-    return bool(config.getoption("plan", default=False))
 
 
 # A claim test that returns having checked nothing would read as "reproduced": it is an error instead, so a

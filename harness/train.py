@@ -143,6 +143,84 @@ def _current_device(device: torch.device):
         yield
 
 
+@dataclass
+class Run:
+    """What the training loop trains with, built from a Spec in one place: training and the
+    rehearsal of a recipe (harness/rehearse.py) build it through the same code."""
+
+    spec: Spec
+    device: torch.device
+    train_loader: data.BatchLoader
+    test_loader: data.BatchLoader
+    model: torch.nn.Module
+    loss_fn: Any
+    optimizer: torch.optim.Optimizer
+    schedule: Any
+    gen: torch.Generator
+    layout: torch.memory_format
+    probes: dict[str, Any]
+
+    def autocast(self):
+        """bf16 autocast on the run's device when the Spec says bf16, else nothing."""
+        if self.spec.precision != "bf16":
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+
+
+def build_optimizer_and_schedule(spec: Spec, model: torch.nn.Module, device: torch.device,
+                                 steps_per_epoch: int) -> tuple[torch.optim.Optimizer, Any]:
+    """The Spec's optimizer over `model` and its schedule for the whole run (epochs x steps per epoch)."""
+    optimizer = build_optimizer(spec.optimizer, model, spec.lr, fused=device.type == "cuda",
+                                **spec.kwargs("optimizer_args"))
+    schedule = build_schedule(spec.schedule, optimizer, spec.epochs, steps_per_epoch, **spec.kwargs("schedule_args"))
+    return optimizer, schedule
+
+
+def build_run(spec: Spec, device: torch.device, data_root: str | None = None, download: bool | None = None) -> Run:
+    """Seed, data split and loaders (augmentation included), model, loss, optimizer, schedule and probes of `spec`."""
+    if spec.precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {spec.precision!r}; known: {', '.join(PRECISIONS)}")
+    torch.manual_seed(spec.seed)
+    splits = {k: v.to(device) for k, v in data.prepare(
+        spec.dataset, spec.split, spec.train_subset, spec.test_subset, data_root, download).items()}
+    mean, std = normalization(spec)
+    gen = torch.Generator(device=device).manual_seed(spec.seed)
+    train_loader = data.BatchLoader(splits["train"], spec.batch_size, mean=mean, std=std,
+                                    augment=spec.augment, shuffle=True, generator=gen)
+    test_loader = data.BatchLoader(splits["test"], eval_batch(device), mean=mean, std=std)
+    layout = memory_format(device)
+    model = build_model(spec).to(device=device, memory_format=layout)
+    loss_fn = get_loss(spec.loss)
+    optimizer, schedule = build_optimizer_and_schedule(spec, model, device, len(train_loader))
+    probes = build_probes(spec.probes, spec.kwargs("probe_args"))
+    return Run(spec, device, train_loader, test_loader, model, loss_fn, optimizer, schedule, gen, layout, probes)
+
+
+def train_step(run: Run, forward: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, step: int,
+               timer: PhaseTimer) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on (x, y), probes and per-batch schedule included; returns (loss, outputs)."""
+    with timer.phase("step"):
+        with run.autocast():
+            out = forward(x)
+        loss = run.loss_fn(out.float(), y)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+    if run.probes:
+        with timer.phase("probe"):
+            ctx = StepContext(run.model, run.optimizer, run.loss_fn, x, y, loss, step,
+                              run.optimizer.param_groups[0]["lr"])
+            for probe in run.probes.values():
+                probe.before_step(ctx)
+    with timer.phase("step"):
+        run.optimizer.step()
+    if run.probes:
+        with timer.phase("probe"):
+            for probe in run.probes.values():
+                probe.after_step(ctx)
+    run.schedule.after_batch()
+    return loss, out
+
+
 def train(spec: Spec, *, device: str | torch.device | None = None, data_root: str | None = None,
           download: bool | None = None, progress: bool | None = None,
           checkpoint_path: Path | None = None, checkpoint_every: int = 1, checkpoint_minutes: float = 0.0,
@@ -153,8 +231,6 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
     of that kind (`cuda:1`). A checkpoint is written at every `checkpoint_every`-th epoch end
     once `checkpoint_minutes` have passed since the last one (0: at every such epoch end).
     """
-    if spec.precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {spec.precision!r}; known: {', '.join(PRECISIONS)}")
     device = run_device(spec.device, device)
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
@@ -192,33 +268,16 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
     compiled = compile
     started = time.perf_counter()
     cpu_started = time.process_time()
-    torch.manual_seed(spec.seed)
-    splits = {k: v.to(device) for k, v in data.prepare(
-        spec.dataset, spec.split, spec.train_subset, spec.test_subset, data_root, download).items()}
-    mean, std = normalization(spec)
-    gen = torch.Generator(device=device).manual_seed(spec.seed)
-    train_loader = data.BatchLoader(splits["train"], spec.batch_size, mean=mean, std=std,
-                                    augment=spec.augment, shuffle=True, generator=gen)
-    test_loader = data.BatchLoader(splits["test"], eval_batch(device), mean=mean, std=std)
-
-    layout = memory_format(device)
-    model = build_model(spec).to(device=device, memory_format=layout)
-    loss_fn = get_loss(spec.loss)
-    optimizer = build_optimizer(spec.optimizer, model, spec.lr, fused=device.type == "cuda",
-                                **spec.kwargs("optimizer_args"))
+    run = build_run(spec, device, data_root, download)
+    model, optimizer, schedule, gen = run.model, run.optimizer, run.schedule, run.gen
+    train_loader, test_loader, loss_fn, layout, autocast = (run.train_loader, run.test_loader, run.loss_fn,
+                                                            run.layout, run.autocast)
     forward, compile_counts = _compile(model) if compiled else (model, {})
-    schedule = build_schedule(spec.schedule, optimizer, spec.epochs, len(train_loader), **spec.kwargs("schedule_args"))
-    use_bf16 = spec.precision == "bf16"
-
-    def autocast():
-        if not use_bf16:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
     curves: dict[str, list[float]] = {name: [] for name in CURVE_FIELDS}
     test_correct: dict[str, str] = {}  # "best" / "final" epoch -> packed per-image correctness
     per_example: list = []
-    probes = build_probes(spec.probes, spec.kwargs("probe_args"))
+    probes = run.probes
     state: dict[str, Any] = {"epoch": 0, "step": 0, "elapsed": 0.0, "cpu_time": 0.0,  # before this process
                              "resumed": []}
     parts = RunParts(spec, device, model, optimizer, schedule, gen, curves, probes)
@@ -251,25 +310,7 @@ def _train(spec: Spec, device: torch.device, data_root: str | None, download: bo
                 x, y = next(batches)
                 x = x.contiguous(memory_format=layout)
             first_compiled_step = compiled and compile_time is None
-            with timer.phase("step"):
-                with autocast():
-                    out = forward(x)
-                loss = loss_fn(out.float(), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-            if probes:
-                with timer.phase("probe"):
-                    ctx = StepContext(model, optimizer, loss_fn, x, y, loss, state["step"] + i,
-                                      optimizer.param_groups[0]["lr"])
-                    for probe in probes.values():
-                        probe.before_step(ctx)
-            with timer.phase("step"):
-                optimizer.step()
-            if probes:
-                with timer.phase("probe"):
-                    for probe in probes.values():
-                        probe.after_step(ctx)
-            schedule.after_batch()
+            loss, out = train_step(run, forward, x, y, state["step"] + i, timer)
             step_losses[i] = loss.detach()
             correct += (out.detach().argmax(1) == y).sum()
             seen += len(y)

@@ -1,11 +1,13 @@
 """Build the reproducibility report from findings files alone.
 
-    build-report report/findings.json [more.json ...] --out report
+    build-report report/findings.json [more.json ...] --out report [--rehearsal rehearsal/rehearsal.json]
 
 Several findings files merge (per claim and tier the newest finding with evidence wins),
 so a fast-tier laptop session and a full-tier GPU session make one report. Every finding
 carries its recipe, rows, comparisons and figure data, and each session header the
-reports' titles, so neither the run store nor reference/ is read here.
+reports' titles, so neither the run store nor reference/ is read here. A rehearsal.json
+(`pytest claims/ -m full --rehearse`), given with --rehearsal or lying in the output folder,
+adds each report's planned learning rate per epoch of its full-tier runs.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ import jinja2
 import pandas as pd
 
 from harness.findings import VERDICTS, read_findings
-from . import bn_figures, figures, slbi_figures
+from harness.rehearsal_files import load_rehearsal
+from . import bn_figures, figures, lr_figures, slbi_figures
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VERDICT_COLORS = {
@@ -161,7 +164,8 @@ def _forests(by_report: dict[str, list[dict[str, Any]]], out_dir: Path) -> dict[
     return out
 
 
-def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], out_dir: Path) -> Path:
+def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], out_dir: Path,
+                rehearsal: dict[str, Any] | None = None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     _figures(findings, out_dir)
     summary = _summary(findings)
@@ -175,6 +179,7 @@ def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], 
         tables={report: _tables(items) for report, items in by_report.items()},
         conflicts=_conflicts(findings), headline=_headline, no_evidence=NO_EVIDENCE,
         forests=_forests(by_report, out_dir), titles=_titles(sessions),
+        lr_figures=lr_figures.report_lr_figures(rehearsal, by_report, out_dir) if rehearsal else {},
         colors=VERDICT_COLORS, sessions=sessions, compute=_compute(findings), provenance=_provenance(findings),
         verdict_chart="figures/verdicts.svg" if chart else None,
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -197,12 +202,18 @@ def _num(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def build_report(findings_paths: Iterable[str | Path], out_dir: str | Path) -> dict[str, Path]:
-    """Write report.html, report.pdf and findings.csv into `out_dir`; returns their paths."""
+def build_report(findings_paths: Iterable[str | Path], out_dir: str | Path,
+                 rehearsal: str | Path | None = None) -> dict[str, Path]:
+    """Write report.html, report.pdf and findings.csv into `out_dir`; returns their paths.
+
+    `rehearsal` (default: `out_dir`/rehearsal.json when it exists) adds the planned learning rates.
+    """
     out_dir = Path(out_dir)
     merged, sessions = read_findings([Path(p) for p in findings_paths])
     findings = [f.to_dict() for f in merged]
-    html = render_html(findings, sessions, out_dir)
+    if rehearsal is None and (out_dir / "rehearsal.json").is_file():
+        rehearsal = out_dir / "rehearsal.json"
+    html = render_html(findings, sessions, out_dir, load_rehearsal(rehearsal) if rehearsal else None)
     from weasyprint import HTML  # deferred: heavy import, only needed here
 
     warn_if_cjk_cannot_render(html.read_text())
@@ -236,8 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=None,
                         help="no longer needed (findings carry their figure data); accepted for one release")
     parser.add_argument("--out", type=Path, default=Path("report"), help="output directory (default report)")
+    parser.add_argument("--rehearsal", type=Path, default=None,
+                        help="rehearsal.json of pytest claims/ -m full --rehearse: adds each report's planned learning "
+                             "rates (default: OUT/rehearsal.json when it exists)")
     args = parser.parse_args(argv)
-    missing = [p for p in args.findings if not p.is_file()]
+    missing = [p for p in args.findings + ([args.rehearsal] if args.rehearsal else []) if not p.is_file()]
     if missing:
         parser.error(f"findings file(s) not found: {', '.join(map(str, missing))} (run pytest claims/ first)")
     if args.runs is not None:
@@ -245,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
     start = time.perf_counter()
     try:
-        out = build_report(args.findings, args.out)
+        out = build_report(args.findings, args.out, args.rehearsal)
     except ValueError as exc:
         parser.error(str(exc))
     print(f"wrote {out['html']}, {out['pdf']} and {out['csv']} in {time.perf_counter() - start:.1f} s")
