@@ -299,13 +299,18 @@ def write_plan(plan: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path
     return json_path, csv_path
 
 
+def read_versioned(path: str | Path, kind: str, expected: int, option: str) -> dict[str, Any]:
+    """A JSON file of `kind` in format `expected`; another format is an error naming the option that rewrites it."""
+    doc = json.loads(Path(path).read_text())
+    if doc.get("format") != expected:
+        raise ValueError(f"{path}: {kind} format {doc.get('format')!r}, expected {expected}; "
+                         f"write it again with pytest ... {option}")
+    return doc
+
+
 def load_plan(path: str | Path) -> dict[str, Any]:
     """A plan written by `write_plan`; a plan of another format is an error naming the fix."""
-    plan = json.loads(Path(path).read_text())
-    if plan.get("format") != PLAN_FORMAT:
-        raise ValueError(f"{path}: plan format {plan.get('format')!r}, expected {PLAN_FORMAT}; "
-                         f"write it again with pytest ... --plan")
-    return plan
+    return read_versioned(path, "plan", PLAN_FORMAT, "--plan")
 
 
 def summary_lines(plan: Mapping[str, Any]) -> list[str]:

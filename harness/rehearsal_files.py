@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .atomic import atomic_write_text
+from .plan import read_versioned
 
 REHEARSAL_FORMAT = 1
 CSV_COLUMNS = ("key", "ok", "model", "dataset", "epochs", "steps_per_epoch", "precision", "seed", "probes",
@@ -52,11 +53,7 @@ def _row(run: Mapping[str, Any]) -> dict[str, Any]:
 
 def load_rehearsal(path: str | Path) -> dict[str, Any]:
     """A rehearsal written by `write_rehearsal`; another format is an error naming the fix."""
-    doc = json.loads(Path(path).read_text())
-    if doc.get("format") != REHEARSAL_FORMAT:
-        raise ValueError(f"{path}: rehearsal format {doc.get('format')!r}, expected {REHEARSAL_FORMAT}; "
-                         f"write it again with pytest ... --rehearse")
-    return doc
+    return read_versioned(path, "rehearsal", REHEARSAL_FORMAT, "--rehearse")
 
 
 def summary_lines(runs: Iterable[Mapping[str, Any]]) -> list[str]:

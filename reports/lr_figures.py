@@ -37,7 +37,7 @@ def lr_figure(runs: list[Mapping[str, Any]], out: Path) -> Path | None:
             curves[tuple(r["planned_lr"])].append(_label(r["spec"]))
     if not curves:
         return None
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, ax = plt.subplots(figsize=(6.4, 3.0 + 0.12 * min(len(curves), LEGEND_ENTRIES)))
     for i, (lrs, labels) in enumerate(sorted(curves.items(), key=lambda kv: -len(kv[1]))):
         names = collections.Counter(labels)
         label = ", ".join(f"{n}" + (f" x{k}" if k > 1 else "") for n, k in names.most_common(2))
@@ -52,7 +52,7 @@ def lr_figure(runs: list[Mapping[str, Any]], out: Path) -> Path | None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("planned learning rate")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=5.5, frameon=False, ncol=1 if len(curves) < 6 else 2)
+    ax.legend(fontsize=5.5, frameon=False, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below the axes
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)  # the format follows the suffix: .svg in the report
