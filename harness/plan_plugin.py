@@ -66,6 +66,17 @@ def recording(config: pytest.Config) -> bool:
     return bool(config.getoption("plan", default=False) or config.getoption("rehearse", default=False))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A plan lists the runs of claims: other tests in the selection (the harness's own) do not run under it."""
+    if not _planning(config):
+        return
+    others = [i for i in items if "claim" not in getattr(i, "fixturenames", ())]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = [i for i in items if "claim" in getattr(i, "fixturenames", ())]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = PlanState()
     if config.getoption("plan", default=False):

@@ -75,9 +75,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write findings.json but do not build the HTML/PDF report")
     group.addoption("--base-seed", metavar="N", type=int, default=None,
                     help=f"first seed of every claim's seed list (env {BASE_SEED_ENV}; default 0)")
-    group.addoption("--no-run-queue", action="store_true", default=False,
-                    help=f"under -n N, let each test train its own runs instead of training the planned runs "
-                         f"first, longest first, from a queue shared by the workers (env {run_queue.QUEUE_ENV}=off)")
+    group.addoption("--run-queue", action="store_true", default=False,
+                    help=f"under -n N: plan the selection first and train its missing runs longest first from a "
+                         f"queue shared by the workers, before the tests (env {run_queue.QUEUE_ENV}=on)")
 
 
 def _option(config: pytest.Config, name: str, env: str | None = None, default=None):
@@ -429,8 +429,8 @@ class Controller:
 
 def _queue_wanted(config: pytest.Config) -> bool:
     workers = getattr(config.option, "numprocesses", None)
-    return (isinstance(workers, int) and workers >= 2 and not config.getoption("no_run_queue")
-            and os.environ.get(run_queue.QUEUE_ENV, "").lower() != "off" and not config.option.collectonly
+    wanted = config.getoption("run_queue") or os.environ.get(run_queue.QUEUE_ENV, "").lower() == "on"
+    return (wanted and isinstance(workers, int) and workers >= 2 and not config.option.collectonly
             and config.stash[SETTINGS].run_mode == "train")
 
 

@@ -1,4 +1,4 @@
-"""Runs, not tests, as the unit of work under `-n N`: train the selection's missing runs first, longest first.
+"""Runs, not tests, as the unit of work under `-n N --run-queue`: train the selection's missing runs first, longest first.
 
 Without a queue each worker trains the runs of its own tests one after another, and waits on
 another worker's lock whenever two tests share a run; the wall time then depends on the order
@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from .spec import Spec
 
-QUEUE_ENV = "REPRO_RUN_QUEUE"  # "off" disables the queue
+QUEUE_ENV = "REPRO_RUN_QUEUE"  # "on" enables the queue (as --run-queue does)
 WORKERINPUT_KEY = "cifar_claims_run_queue"
 PLAN_TIMEOUT_S = 900
 
