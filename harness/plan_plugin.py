@@ -69,7 +69,7 @@ def recording(config: pytest.Config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """A plan lists the runs of claims: other tests in the selection (the harness's own) do not run under it."""
-    if not _planning(config):
+    if not recording(config):
         return
     others = [i for i in items if "claim" not in getattr(i, "fixturenames", ())]
     if others:
