@@ -263,7 +263,7 @@ FINAL = SEARCH.replace(epochs=200)
 TABLE5 = {
     "resnet18": FINAL,
     "resnet18_dropout": FINAL.replace(model_args={"dropout": 0.5}),
-    "resnet18_filtermul": FINAL.replace(model_args={"width": 2}),
+    "resnet18_filtermul": FINAL.replace(model_args=PARAM_MODELS["resnet18-filtermul"][1]),  # 44,595,786 = the 44.60M
     "resnet34": FINAL.replace(model="resnet34"),
 }
 
