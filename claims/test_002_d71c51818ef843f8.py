@@ -212,12 +212,21 @@ def test_mynet_wider_hidden_layer_does_not_help(claim):
 
 # -- MyResNet9 tables and studies ------------------------------------------------------------------
 
-@pytest.mark.parametrize("config", R9_CONFIGS)
+@pytest.mark.parametrize("config", [c for c in R9_CONFIGS if c != "final"])
 @pytest.mark.claim("002/myresnet9/acc/{config}")
 def test_myresnet9_table_cell(claim, config):
     """Sec. 1.9: the test accuracy after 50 epochs of each MyResNet9 configuration matches its cell."""
     runs = r9_runs(claim, config)
     claim.check_within(f"MyResNet9 {config} test acc", final(runs[config]), claim.reported)
+
+
+@pytest.mark.claim("002/myresnet9/acc/final")
+def test_myresnet9_final_model_reaches_91_58(claim):
+    """Sec. 1.9: "在50个epoch下的最优准确率达到91.58%" (the final model reaches 91.58% in 50 epochs): a headline,
+    so a better result does not contradict it (one-sided)."""
+    runs = r9_runs(claim, "final")
+    claim.check_at_least("MyResNet9 final test acc", final(runs["final"]), claim.reported,
+                         runs=runs["final"], reading="final")
 
 
 @pytest.mark.claim("002/myresnet9/augmentation-helps")
