@@ -66,7 +66,8 @@ def _summary(findings: list[dict[str, Any]]) -> dict[str, Any]:
         table = frame.pivot_table(index=by, columns="verdict", aggfunc="size", fill_value=0)
         return {str(k): {v: int(n) for v, n in row.items() if n} for k, row in table.iterrows()}
 
-    return {"overall": {v: int(overall.get(v, 0)) for v in VERDICTS},
+    identities = sorted({f["claim_id"] for f in findings if f["kind"] == "identity" and f["verdict"] == "reproduced"})
+    return {"overall": {v: int(overall.get(v, 0)) for v in VERDICTS}, "identities": identities,
             "per_report": pivot("report"), "per_kind": pivot("kind"), "per_tier": pivot("tier")}
 
 
