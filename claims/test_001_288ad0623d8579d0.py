@@ -259,3 +259,68 @@ def test_kernel_5_raised_early_accuracy_from_40_to_60(claim):
     """Methodology: "Increase the ModifiedResNet kernel size from 3 to 5 improved the pace of learning process
     as well as the highest accuracy from 40% to 60% in our early stage study"."""
     pytest.fail("unreachable: the claim fixture skips under-specified entries")
+
+
+# -- Further statements of the Results and Methodology --------------------------------------------
+
+@pytest.mark.claim("001/five-layers-learn-slower")
+def test_a_fifth_residual_layer_learns_more_slowly(claim):
+    """Results: Model 1 (one more residual layer) "did not yield a higher accuracy and a slightly slower learning
+    speed": model 5 learns faster than model 1 (mean test accuracy over the first epochs, seed-paired)."""
+    runs = runs_of(claim, ("model5", "model1"), "Test accuracy per epoch, model 5 (4 layers) vs model 1 (5 layers)")
+    claim.check_paired_better("model5", early(runs["model5"]), "model1", early(runs["model1"]),
+                              metric=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
+
+
+@pytest.mark.claim("001/model5-above-model8")
+def test_model5_ends_above_model8(claim):
+    """Table 1 and Conclusion: model 5 (91.47%) above model 8 (91.24%), the three-block variant the Conclusion
+    ranks below it (seed-paired best test accuracy)."""
+    runs = runs_of(claim, ("model5", "model8"), "Test accuracy per epoch, model 5 (2 blocks) vs model 8 (3 blocks)")
+    claim.check_paired_better("model5", best(runs["model5"]), "model8", best(runs["model8"]), metric="best test accuracy")
+
+
+def late_gain(run):
+    """How much the best test accuracy still rose in the last PLATEAU_EPOCHS // 2 epochs (0 once on a plateau)."""
+    accs = run.curves["test_acc"]
+    tail = PLATEAU_EPOCHS // 2
+    return max(accs[-tail:]) - max(accs[:-tail])
+
+
+@pytest.mark.claim("001/plateau-within-70-epochs")
+def test_every_model_reaches_its_plateau_within_70_epochs(claim):
+    """Methodology: "All of our training and testing cycles reached plateaus within 70 epochs": in the last
+    10 epochs no model's best test accuracy rises by more than the tolerance (the model that gains most is checked)."""
+    runs = runs_of(claim, TABLE1, "Test accuracy per epoch, all Table 1 models")
+    gains = {m: [late_gain(r) for r in rs] for m, rs in runs.items()}
+    claim.note("rise of the best test accuracy in the last 10 epochs, mean over seeds: "
+               + ", ".join(f"{m}: {fmean(v):+.4f}" for m, v in gains.items()))
+    worst = max(gains, key=lambda m: fmean(gains[m]))
+    claim.check_at_least(f"{worst}: minus the rise of its best test accuracy in the last 10 epochs",
+                         [-g for g in gains[worst]], 0.0)
+
+
+WIDER = {"every stage x1.5": (48, 96, 192, 384), "last stage 256 -> 384": (32, 64, 128, 384)}
+
+
+@pytest.mark.claim("001/wider-channels-over-5m")
+def test_wider_block_channels_exceed_5_million_parameters(claim):
+    """Methodology: "When trying to increase the output channel numbers in the ModifiedResidualBlock, we figured
+    out that it could easily expand the trainable parameters over 5 million": model 5's layout with every stage
+    widened by half (48-96-192-384) counts more than 5,000,000 parameters."""
+    counts = {k: count_parameters(create_model("modified_resnet", channels=ch, blocks=FOUR_LAYERS["blocks"]))
+              for k, ch in WIDER.items()}
+    claim.note("model 5's layout widened: " + ", ".join(f"{k}: {v:,}" for k, v in counts.items()))
+    claim.check_at_least("model 5 with every stage x1.5: trainable parameters", counts["every stage x1.5"],
+                         claim.reported)
+
+
+@pytest.mark.claim("001/rest-trained-with-sgd")
+def test_the_rest_of_the_training_used_sgd(claim):
+    """Results: "shows that Adam is a better optimizer instead of SGD ... Therefore, we used SGD for the rest of the
+    training": the models after model 2 in Table 1 that use SGD (the sentence says all six)."""
+    later = [m for m in TABLE1 if int(m.removeprefix("model")) > 2]
+    sgd = [m for m in later if TABLE1[m].optimizer == "sgd"]
+    claim.note("optimizer per later model, as Table 1 lists them: "
+               + ", ".join(f"{m}: {TABLE1[m].optimizer}" for m in later))
+    claim.check_within("later Table 1 models trained with SGD", len(sgd), len(later))
