@@ -221,6 +221,17 @@ def test_002_bn_gives_higher_test_accuracy(claim):
                               metric="best test accuracy")
 
 
+@pytest.mark.claim("002/bn-converges-faster")
+def test_002_bn_raises_accuracy_faster(claim):
+    """Sec. 2: "模型的精度提升更快。说明 BN可以加速模型收敛" (accuracy rises faster with BN: BN speeds up convergence):
+    the mean test accuracy over the epochs (the area under the accuracy curve) is higher with BN, seed-paired."""
+    runs = runs_002_acc(claim)
+    claim.figure("curves", "Test accuracy per epoch, VGG-A with and without BN (report 002 recipe)", runs)
+    claim.check_paired_better(BN, [fmean(r.curves["test_acc"]) for r in runs[BN]],
+                              NOBN, [fmean(r.curves["test_acc"]) for r in runs[NOBN]],
+                              metric="mean test accuracy over the epochs")
+
+
 @pytest.mark.parametrize("model", ["vgg", "vgg_bn"])
 @pytest.mark.claim("002/test-acc/{model}")
 def test_002_test_accuracy_value(claim, model):
@@ -294,6 +305,21 @@ def test_003_beta_smaller_with_bn(claim):
     plain-SGD runs at the section's lrs."""
     course_band_claim(claim, "003-sgd", "beta_lr", "effective beta (lr form)", "||g_(t+1) - g_t|| / (lr ||g_t||)",
                       log=True)
+
+
+@pytest.mark.claim("003/bn-boosts-training-speed")
+def test_003_bn_boosts_the_training_speed(claim):
+    """Sec. 2.1, Fig. 15: "BatchNorm really helps to reduce the loss variance and thus boost the training speed":
+    at every lr of the list, BN's mean training loss over the epochs (the area under the loss curve) is lower."""
+    runs = study_runs(claim, "003")
+    area = {label: {lr: [fmean(r.curves["train_loss"]) for r in rs] for lr, rs in by_lr.items()}
+            for label, by_lr in runs.items()}
+    lead = {lr: fmean(n - b for n, b in zip(area[NOBN][lr], area[BN][lr])) for lr in area[BN]}
+    claim.note("no-BN minus BN mean training loss over the epochs (mean over seeds): "
+               + ", ".join(f"lr {lr:g}: {v:+.3f}" for lr, v in lead.items()))
+    lr = min(lead, key=lead.get)  # the lr where BN's lead is smallest decides "at every lr"
+    claim.check_paired_better(f"{NOBN} lr {lr:g}", area[NOBN][lr], f"{BN} lr {lr:g}", area[BN][lr],
+                              metric="mean training loss over the epochs (the higher, the slower)")
 
 
 @pytest.mark.claim("003/bn-beta-adam-smaller")
