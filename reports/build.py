@@ -98,6 +98,35 @@ def _conflicts(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return pairs
 
 
+def _agreements(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claims of several reports that say the same thing: each group of claims linked by `agrees_with`
+    (the links taken both ways, a group is what they connect), each claim's words and our findings of it."""
+    by_claim = collections.defaultdict(list)
+    for f in findings:
+        by_claim[f["claim_id"]].append(f)
+    links = collections.defaultdict(set)
+    for cid, items in by_claim.items():
+        for other in items[0].get("agrees_with") or []:
+            if other in by_claim:
+                links[cid].add(other)
+                links[other].add(cid)
+    groups, seen = [], set()
+    for start in sorted(links):
+        if start in seen:
+            continue
+        group, todo = set(), [start]
+        while todo:
+            cid = todo.pop()
+            if cid not in group:
+                group.add(cid)
+                todo.extend(links[cid] - group)
+        seen |= group
+        groups.append({"claims": [{"claim_id": c, "statement": by_claim[c][0]["statement"],
+                                   "location": by_claim[c][0]["location"], "findings": by_claim[c]}
+                                  for c in sorted(group)]})
+    return groups
+
+
 def _headline(f: dict[str, Any]) -> dict[str, Any]:
     """One line for the per-report overview: ours vs theirs, and the first comparison's interval."""
     row = next((r for r in f.get("rows", []) if r.get("measured") is not None), {})
@@ -174,7 +203,7 @@ def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], 
     html = env.get_template("report.html.j2").render(
         findings=findings, by_report=by_report, summary=summary, verdicts=VERDICTS,
         tables={report: _tables(items) for report, items in by_report.items()},
-        conflicts=_conflicts(findings), headline=_headline, no_evidence=NO_EVIDENCE,
+        conflicts=_conflicts(findings), agreements=_agreements(findings), headline=_headline, no_evidence=NO_EVIDENCE,
         forests=_forests(by_report, out_dir), titles=_titles(sessions),
         colors=VERDICT_COLORS, sessions=sessions, compute=_compute(findings), provenance=_provenance(findings),
         verdict_chart="figures/verdicts.svg" if chart else None,
