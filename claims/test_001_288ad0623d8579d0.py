@@ -8,9 +8,9 @@ Readings shared by the claims:
 - accuracy: the best test accuracy over the epochs (the report's "highest accuracy"; the notebook
   keeps the best epoch's model);
 - schedule: the notebook steps CosineAnnealingLR(T_max=200, eta_min=0) after every batch, so the
-  learning rate swings between lr and 0 every 400 steps for the whole run (about once per epoch at
-  batch 128). The harness has no per-step cosine with a step-count period; its triangular CyclicLR
-  from 0 to lr with the same 200-step half-cycle is the closest schedule (SCHEDULE below);
+  learning rate starts at lr and follows torch's cosine between lr and 0 with a period of 400 steps
+  for the whole run (about once per epoch at batch 128); the harness's "cosine_steps" schedule is
+  that scheduler, stepped per batch with T_max in steps (T_MAX_STEPS below);
 - fast tier: modified_resnet has no width option, so the fast proxy divides every stage's channels by
   FAST_WIDTH_DIVISOR here (`table1_runs`); subset, epochs and seeds come from reference/.
 """
@@ -23,8 +23,7 @@ from harness.models import count_parameters, create_model
 from harness.readings import best, early, per_arm, steadiness
 from harness.spec import Spec
 
-CIFAR10_TRAIN = 50_000
-HALF_CYCLE_STEPS = 200  # CosineAnnealingLR(T_max=200) stepped per batch: lr -> 0 in 200 steps, back in 200
+T_MAX_STEPS = 200  # CosineAnnealingLR(T_max=200, eta_min=0) stepped per batch: lr -> 0 in 200 steps, back in 200
 FAST_WIDTH_DIVISOR = 4
 
 FOUR_LAYERS = {"channels": (32, 64, 128, 256), "blocks": (2, 2, 2, 2)}  # model 5, 2,799,146 parameters
@@ -34,14 +33,13 @@ OPTIMIZER_ARGS = {"adam": {}, "sgd": {"momentum": 0.9, "weight_decay": 1e-4}}  #
 
 
 def recipe(batch_size: int, optimizer: str, lr: float, layout: dict) -> Spec:
-    """One row of Table 1: 70 epochs, crop + flip, the training set's own mean/std, the cyclic schedule."""
-    steps_per_epoch = math.ceil(CIFAR10_TRAIN / batch_size)
+    """One row of Table 1: 70 epochs, the notebook's augmentation (rotation, flip, crop, colour jitter), the
+    training set's own mean/std, the per-step cosine."""
     return Spec(
         model="modified_resnet", model_args=layout, epochs=70, batch_size=batch_size,
         optimizer=optimizer, lr=lr, optimizer_args=OPTIMIZER_ARGS[optimizer],
-        schedule="cyclic", schedule_args={"base_lr": 0.0, "max_lr": lr, "mode": "triangular",
-                                          "step_size_up_epochs": (HALF_CYCLE_STEPS + 0.5) / steps_per_epoch},
-        augment=("crop", "flip"), normalize="true",
+        schedule="cosine_steps", schedule_args={"t_max": T_MAX_STEPS, "eta_min": 0.0},
+        augment=("crop", "flip", "rotate", "jitter"), normalize="true",
     )
 
 
@@ -239,3 +237,67 @@ def test_batch_128_gives_a_smoother_ending_plateau(claim):
 def test_kernel_5_raised_early_accuracy_from_40_to_60(claim):
     """Methodology: "Increase the ModifiedResNet kernel size from 3 to 5 improved the pace of learning process
     as well as the highest accuracy from 40% to 60% in our early stage study"."""
+
+# -- Further statements of the Results and Methodology --------------------------------------------
+
+@pytest.mark.claim("001/five-layers-learn-slower")
+def test_a_fifth_residual_layer_learns_more_slowly(claim):
+    """Results: Model 1 (one more residual layer) "did not yield a higher accuracy and a slightly slower learning
+    speed": model 5 learns faster than model 1 (mean test accuracy over the first epochs, seed-paired)."""
+    runs = runs_of(claim, ("model5", "model1"), "Test accuracy per epoch, model 5 (4 layers) vs model 1 (5 layers)")
+    claim.check_paired_better("model5", early(runs["model5"], EARLY_EPOCHS), "model1", early(runs["model1"], EARLY_EPOCHS),
+                              metric=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
+
+
+@pytest.mark.claim("001/model5-above-model8")
+def test_model5_ends_above_model8(claim):
+    """Table 1 and Conclusion: model 5 (91.47%) above model 8 (91.24%), the three-block variant the Conclusion
+    ranks below it (seed-paired best test accuracy)."""
+    runs = runs_of(claim, ("model5", "model8"), "Test accuracy per epoch, model 5 (2 blocks) vs model 8 (3 blocks)")
+    claim.check_paired_better("model5", best(runs["model5"]), "model8", best(runs["model8"]), metric="best test accuracy")
+
+
+def late_gain(run):
+    """How much the best test accuracy still rose in the last PLATEAU_EPOCHS // 2 epochs (0 once on a plateau)."""
+    accs = run.curves["test_acc"]
+    tail = PLATEAU_EPOCHS // 2
+    return max(accs[-tail:]) - max(accs[:-tail])
+
+
+@pytest.mark.claim("001/plateau-within-70-epochs")
+def test_every_model_reaches_its_plateau_within_70_epochs(claim):
+    """Methodology: "All of our training and testing cycles reached plateaus within 70 epochs": in the last
+    10 epochs no model's best test accuracy rises by more than the tolerance (the model that gains most is checked)."""
+    runs = runs_of(claim, TABLE1, "Test accuracy per epoch, all Table 1 models")
+    gains = {m: [late_gain(r) for r in rs] for m, rs in runs.items()}
+    claim.note("rise of the best test accuracy in the last 10 epochs, mean over seeds: "
+               + ", ".join(f"{m}: {fmean(v):+.4f}" for m, v in gains.items()))
+    worst = max(gains, key=lambda m: fmean(gains[m]))
+    claim.check_at_least(f"{worst}: minus the rise of its best test accuracy in the last 10 epochs",
+                         [-g for g in gains[worst]], 0.0)
+
+
+WIDER = {"every stage x1.5": (48, 96, 192, 384), "last stage 256 -> 384": (32, 64, 128, 384)}
+
+
+@pytest.mark.claim("001/wider-channels-over-5m")
+def test_wider_block_channels_exceed_5_million_parameters(claim):
+    """Methodology: "When trying to increase the output channel numbers in the ModifiedResidualBlock, we figured
+    out that it could easily expand the trainable parameters over 5 million": model 5's layout with every stage
+    widened by half (48-96-192-384) counts more than 5,000,000 parameters."""
+    counts = {k: count_parameters(create_model("modified_resnet", channels=ch, blocks=FOUR_LAYERS["blocks"]))
+              for k, ch in WIDER.items()}
+    claim.note("model 5's layout widened: " + ", ".join(f"{k}: {v:,}" for k, v in counts.items()))
+    claim.check_at_least("model 5 with every stage x1.5: trainable parameters", counts["every stage x1.5"],
+                         claim.reported)
+
+
+@pytest.mark.claim("001/rest-trained-with-sgd")
+def test_the_rest_of_the_training_used_sgd(claim):
+    """Results: "shows that Adam is a better optimizer instead of SGD ... Therefore, we used SGD for the rest of the
+    training": the models after model 2 in Table 1 that use SGD (the sentence says all six)."""
+    later = [m for m in TABLE1 if int(m.removeprefix("model")) > 2]
+    sgd = [m for m in later if TABLE1[m].optimizer == "sgd"]
+    claim.note("optimizer per later model, as Table 1 lists them: "
+               + ", ".join(f"{m}: {TABLE1[m].optimizer}" for m in later))
+    claim.check_within("later Table 1 models trained with SGD", len(sgd), len(later))

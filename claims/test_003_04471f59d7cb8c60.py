@@ -209,10 +209,12 @@ def test_cardinality_is_the_most_effective_dimension(claim):
 
 @pytest.mark.claim("003/best-model/wrn28_10-cutout-acc")
 def test_best_model_wrn28_10_with_cutout_reaches_9665(claim):
-    """Abstract and Sec. 1.4: WRN-28-10 with Cutout reaches 96.65% test accuracy in 200 epochs."""
+    """Abstract and Sec. 1.4: WRN-28-10 with Cutout reaches 96.65% test accuracy in 200 epochs (a headline:
+    one-sided, a better result does not contradict it)."""
     runs = arch_runs(claim, BEST)
     claim.figure("curves", "Test accuracy per epoch, WRN-28-10 + Cutout", {BEST: runs})
-    claim.check_within("WRN-28-10 + Cutout test accuracy (%)", [100 * a for a in best(runs)], claim.reported)
+    claim.check_at_least("WRN-28-10 + Cutout best test accuracy", best(runs), claim.reported,
+                         runs=runs, reading="best")
 
 
 @pytest.mark.claim("003/best-model-ranks-first")

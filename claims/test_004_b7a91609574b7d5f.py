@@ -300,12 +300,14 @@ def test_multi_margin_loss_landscape_decreases_faster(claim):
 
 @pytest.mark.claim("004/lr/cosine-vs-fixed")
 def test_cosine_annealing_vs_fixed_learning_rate(claim):
-    """Fig. 8: the fixed learning rate compared with the Cosine Annealing LR strategy (read as: cosine
-    annealing, the schedule behind every table's 95.48%, ends at least as high as a fixed lr)."""
+    """Fig. 8: the fixed learning rate compared with the Cosine Annealing LR strategy. The text names no
+    winner; the report kept cosine annealing for every table, read as: cosine annealing's best test accuracy
+    is not below the fixed lr's (seed-paired difference at least minus the tolerance)."""
     runs = {"cosine": claim.runs(BASE, "cosine annealing"), "fixed": claim.runs(FIXED_LR, "fixed lr")}
     claim.figure("curves", "Test accuracy per epoch, cosine annealing vs fixed lr (Fig. 8)", runs)
-    claim.check_paired_better("cosine", best(runs["cosine"]), "fixed", best(runs["fixed"]),
-                              metric="best test accuracy")
+    diffs = [a - b for a, b in zip(best(runs["cosine"]), best(runs["fixed"]))]
+    claim.note("cosine - fixed best test accuracy per seed: " + ", ".join(f"{d:+.4f}" for d in diffs))
+    claim.check_at_least("cosine - fixed best test acc (paired mean)", diffs, 0.0)
 
 
 # -- Sec. 3.2: batch size (Table 3, Fig. 9) ----------------------------------------------
@@ -336,9 +338,12 @@ def test_accuracy_barely_changes_with_batch_size(claim):
 
 @pytest.mark.claim("004/batch/larger-higher-accuracy")
 def test_larger_batch_gives_higher_accuracy(claim):
-    """Sec. 3.2, Fig. 9: larger batch size can lead to an increase in (achieve higher) accuracy."""
+    """Sec. 3.2, Fig. 9: larger batch size "can lead to an increase in accuracy": batch 128 beats batch 64
+    (seed-paired; Table 3's own 95.48 > 94.89), with batch 256 reported alongside."""
     runs = batch_runs(claim)
-    claim.check_ordered(["256", "128", "64"], per_arm(best, runs), metric="best test accuracy")
+    claim.note("best test accuracy, mean over seeds: "
+               + ", ".join(f"batch {k}: {statistics.fmean(best(v)):.4f}" for k, v in runs.items()))
+    claim.check_paired_better("128", best(runs["128"]), "64", best(runs["64"]), metric="best test accuracy")
 
 
 @pytest.mark.claim("004/batch/larger-converges-faster")

@@ -10,7 +10,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-AUGMENTATIONS = ("crop", "flip", "cutout", "rrc")
+AUGMENTATIONS = ("crop", "flip", "cutout", "rrc", "rotate", "jitter")
 
 
 def validate(names: tuple[str, ...]) -> None:
@@ -87,3 +87,49 @@ def random_resized_crop(x: torch.Tensor, scale: tuple[float, float] = (0.08, 1.0
     theta[:, 1, 2] = (2 * top + ch) / h - 1
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def rotate(x: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
+    """Rotate each image of a float batch by its angle (degrees, counter-clockwise) about the image centre:
+    nearest-neighbour sampling and zero fill outside, as torchvision's RandomRotation defaults."""
+    n = len(x)
+    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
+    rad = degrees.to(x.dtype) * (math.pi / 180)
+    cos, sin = torch.cos(rad), torch.sin(rad)
+    theta[:, 0, 0], theta[:, 0, 1] = cos, -sin  # output -> input coordinates (x right, y down)
+    theta[:, 1, 0], theta[:, 1, 1] = sin, cos
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+
+
+def random_rotation(x: torch.Tensor, degrees: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """torchvision's RandomRotation(degrees): an angle uniform in [-degrees, degrees] per image."""
+    angles = (_rand(len(x), x, generator) * 2 - 1) * degrees
+    return rotate(x, angles)
+
+
+def _grayscale(x: torch.Tensor) -> torch.Tensor:
+    """ITU-R 601-2 luma (torchvision's rgb_to_grayscale), one channel."""
+    return (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+
+
+def _blend(x: torch.Tensor, other: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    f = factor.view(-1, 1, 1, 1)
+    return (f * x + (1 - f) * other).clamp_(0.0, 1.0)
+
+
+def color_jitter(x: torch.Tensor, brightness: float, contrast: float, saturation: float,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """torchvision's ColorJitter(brightness, contrast, saturation) on a float batch in [0, 1]: per image one
+    factor of each uniform in [1 - s, 1 + s], applied in a random order of the three, as torchvision does."""
+    n = len(x)
+    strengths = torch.tensor([brightness, contrast, saturation], device=x.device, dtype=x.dtype)
+    factors = 1 + (torch.rand(n, 3, device=x.device, generator=generator, dtype=x.dtype) * 2 - 1) * strengths
+    order = torch.rand(n, 3, device=x.device, generator=generator).argsort(dim=1)  # a random permutation per image
+    for position in range(3):
+        op = order[:, position].view(-1, 1, 1, 1)
+        bright = _blend(x, torch.zeros_like(x), factors[:, 0])
+        contr = _blend(x, _grayscale(x).mean(dim=(1, 2, 3), keepdim=True), factors[:, 1])
+        satur = _blend(x, _grayscale(x), factors[:, 2])
+        x = torch.where(op == 0, bright, torch.where(op == 1, contr, satur))
+    return x

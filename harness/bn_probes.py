@@ -84,6 +84,8 @@ class _Series:
 class GradChange(Probe):
     """Course definitions: change of the last Linear layer's weight gradient between consecutive steps."""
 
+    needs_fp32 = True  # differences of consecutive steps' gradients
+
     def __init__(self, every: int = 1) -> None:
         self.every = _check_every(every)
         self.series = _Series(("grad_diff", "beta_lr", "beta_w", "grad_norm"))
@@ -125,6 +127,8 @@ class GradChange(Probe):
 @PROBES.register("line_search")
 class LineSearch(Probe):
     """Paper definitions: loss and gradient along the current full-model gradient, eta in factors x lr."""
+
+    needs_fp32 = True  # loss and gradient differences along a line search
 
     def __init__(self, every: int = 1, eta_factors: Sequence[float] = DEFAULT_ETA_FACTORS) -> None:
         self.every = _check_every(every)

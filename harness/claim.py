@@ -31,6 +31,10 @@ TEST_ACC_READINGS = {"best test accuracy": "best", "final test accuracy": "final
 FIGURE_PROBES = {"pruning": ("prune_curve",), "conv-kernels": ("conv_weights",)}
 
 
+BF16_ASSUMPTION = ("bf16 autocast (fp32 weights, optimizer state and BatchNorm statistics): the report does not "
+                   "train in bf16; every arm of the claim trains alike (harness/tiers.py full_precision)")
+
+
 class ClaimCheckFailed(AssertionError):
     """The measured values rule the claim out."""
 
@@ -72,6 +76,7 @@ class Claim:
     finding: Finding = field(init=False)
     _arms: dict[str, list[RunResult]] = field(init=False, default_factory=dict)
     _outcomes: list[str] = field(init=False, default_factory=list)
+    _precisions: dict[str, str] = field(init=False, default_factory=dict)  # arm label -> precision
 
     def __post_init__(self) -> None:
         self.finding = Finding.open(self.entry, self.tier, self.report_title)
@@ -118,9 +123,28 @@ class Claim:
         """One run per seed of the tier, each from the store (trained if missing)."""
         scaled = self.spec(full_spec)
         label = label or full_spec.model
+        self._same_precision(label, scaled)
         results = [self._get(scaled.replace(seed=s), label) for s in self.seeds()]
         self._arms[label] = results
         return results
+
+    def _same_precision(self, label: str, spec: Spec) -> None:
+        """Every arm of a claim trains at one precision (a comparison must not measure bf16 against fp32),
+        and the finding's recipe records a bf16 one as the assumption it is (the reports trained in fp32
+        or do not say)."""
+        others = {k: v for k, v in self._precisions.items() if k != label and v != spec.precision}
+        if others:
+            raise ValueError(f"claim {self.entry.id!r}: arm {label!r} trains in {spec.precision} but "
+                             + ", ".join(f"{k!r} in {v}" for k, v in others.items())
+                             + "; give the claim's tier one precision (budget: {precision: ...})")
+        self._precisions[label] = spec.precision
+        if spec.precision == "bf16":
+            recipe = dict(self.finding.recipe)
+            assumed = recipe.get("assumed")
+            assumed = dict(assumed) if isinstance(assumed, Mapping) else ({"reading": assumed} if assumed else {})
+            assumed.setdefault("precision", BF16_ASSUMPTION)
+            recipe["assumed"] = assumed
+            self.finding.recipe = recipe
 
     def _get(self, spec: Spec, label: str) -> RunResult:
         store = self.context.store

@@ -300,6 +300,10 @@ class BatchLoader:
         if "flip" in self.augment:
             images = aug.random_flip(images, generator=g)
         x = images.float().div_(255)
+        if "rotate" in self.augment:  # report 001's RandomRotation(5), on the cropped and flipped batch
+            x = aug.random_rotation(x, 5.0, generator=g)
+        if "jitter" in self.augment:  # report 001's ColorJitter(0.2, 0.2, 0.2), on pixel values in [0, 1]
+            x = aug.color_jitter(x, 0.2, 0.2, 0.2, generator=g)
         if "rrc" in self.augment:
             x = aug.random_resized_crop(x, generator=g)
         x = (x - self.mean) / self.std

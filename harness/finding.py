@@ -84,6 +84,7 @@ class Finding:
     recipe: dict[str, Any] = field(default_factory=dict)
     report_title: str = ""
     conflicts_with: list[str] = field(default_factory=list)
+    agrees_with: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     runs: list[RunRecord] = field(default_factory=list)
@@ -108,7 +109,7 @@ class Finding:
         return cls(claim_id=entry.id, report=entry.report, kind=entry.kind, tier=tier, statement=entry.statement,
                    location=entry.location, expect=expect, why=why, seeds=plan.seeds if plan else None,
                    budget=dict(plan.budget) if plan else {}, recipe=dict(entry.recipe), report_title=report_title,
-                   conflicts_with=list(entry.conflicts_with))
+                   conflicts_with=list(entry.conflicts_with), agrees_with=list(entry.agrees_with))
 
     def close(self, outcome: str, *, message: str | None = None, duration: float | None = None) -> "Finding":
         """Set the verdict from the test's outcome, once."""

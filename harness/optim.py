@@ -97,6 +97,20 @@ def cosine(optimizer, epochs, steps_per_epoch, eta_min: float = 0.0) -> Schedule
     return Schedule(torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=eta_min))
 
 
+@SCHEDULES.register("cosine_steps")
+def cosine_steps(optimizer, epochs, steps_per_epoch, t_max: int = 200, eta_min: float = 0.0) -> Schedule:
+    """torch's CosineAnnealingLR stepped after every batch, `t_max` counted in steps.
+
+    Past `t_max` steps the rate climbs back along the same cosine (torch's closed form has
+    period 2 * t_max), so a run longer than t_max steps cycles between lr and eta_min.
+    """
+    if t_max < 1:
+        raise ValueError(f"t_max must be a positive number of steps, got {t_max}")
+    sched = Schedule(torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=t_max, eta_min=eta_min))
+    sched.per_batch = True
+    return sched
+
+
 @SCHEDULES.register("plateau")
 def plateau(optimizer, epochs, steps_per_epoch, monitor: str = "test_loss", factor: float = 0.1,
             patience: int = 10, min_lr: float = 0.0, mode: str | None = None) -> Schedule:

@@ -47,7 +47,13 @@ class Probe:
     """Base class: override the hooks you need and `result()`.
 
     Constructed with the keyword arguments in `Spec.probe_args[name]`.
+
+    `needs_fp32`: the probe compares per-step losses or gradients at a finer grain than bf16's
+    8-bit mantissa resolves, so a full-tier run carrying it trains in fp32 (tiers.full_precision).
+    Epoch-end probes (support records, pruning curves) read the model as it stands and do not.
     """
+
+    needs_fp32 = False
 
     def before_step(self, ctx: StepContext) -> None:
         pass
@@ -101,6 +107,11 @@ class StepLoss(Probe):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.done = list(state["done"])
+
+
+def needs_fp32(names: tuple[str, ...]) -> bool:
+    """Whether any of these probes needs its run trained in fp32."""
+    return any(PROBES.get(name).needs_fp32 for name in names)
 
 
 def build_probes(names: tuple[str, ...], args: dict[str, dict[str, Any]] | None = None) -> dict[str, Probe]:

@@ -72,6 +72,7 @@ class ClaimEntry:
     why: str | None
     source_file: str
     conflicts_with: tuple[str, ...] = ()
+    agrees_with: tuple[str, ...] = ()  # claims of other reports that say the same (the report's consensus chapter)
 
     def plan(self, tier: str) -> TierPlan | None:
         return self.tiers.get(tier)
@@ -211,7 +212,7 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
     if not cid.startswith(short + "/"):
         raise _fail(path, cid, "id", f"must start with {short + '/'!r} (the report's number)")
     known = {"id", "statement", "location", "kind", "reported", "tiers", "recipe", "expect", "why", "conflicts_with",
-             "expect_tiers"}
+             "agrees_with", "expect_tiers"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, cid, sorted(unknown)[0], f"unknown field; allowed: {', '.join(sorted(known))}")
@@ -244,13 +245,18 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
     recipe = raw.get("recipe", {}) or {}
     if not isinstance(recipe, dict):
         raise _fail(path, cid, "recipe", "expected a mapping with 'said' and 'assumed'")
-    conflicts = raw.get("conflicts_with", []) or []
-    if not isinstance(conflicts, list) or not all(isinstance(c, str) for c in conflicts):
-        raise _fail(path, cid, "conflicts_with", "expected a list of claim ids")
+    links = {}
+    for name in ("conflicts_with", "agrees_with"):
+        links[name] = raw.get(name, []) or []
+        if not isinstance(links[name], list) or not all(isinstance(c, str) for c in links[name]):
+            raise _fail(path, cid, name, "expected a list of claim ids")
+        if cid in links[name]:
+            raise _fail(path, cid, name, "a claim cannot name itself")
+    conflicts = links["conflicts_with"]
     entry = ClaimEntry(id=cid, report=report, statement=statement.strip(), location=location, kind=kind,
                        reported=reported, tiers=tiers, recipe=recipe, expect=expect,
                        why=why.strip() if isinstance(why, str) else None, source_file=path.name,
-                       conflicts_with=tuple(conflicts))
+                       conflicts_with=tuple(conflicts), agrees_with=tuple(links["agrees_with"]))
     for tier, plan in tiers.items():
         if runnable(entry, plan) and not plan.tolerance:
             reads = " or ".join(KIND_TOLERANCES[kind])
@@ -293,10 +299,11 @@ def load_all(directory: Path | None = None) -> dict[str, ReportEntry]:
     reports = {p.stem: load_report(p) for p in sorted(directory.glob("*.yaml"))}
     known = all_claims(reports)
     for entry in known.values():
-        for other in entry.conflicts_with:
-            if other not in known:
-                raise ReferenceError(f"reference error in {entry.source_file}, claim {entry.id!r}, field "
-                                     f"'conflicts_with': unknown claim id {other!r}")
+        for name in ("conflicts_with", "agrees_with"):
+            for other in getattr(entry, name):
+                if other not in known:
+                    raise ReferenceError(f"reference error in {entry.source_file}, claim {entry.id!r}, field "
+                                         f"'{name}': unknown claim id {other!r}")
     return reports
 
 

@@ -37,10 +37,13 @@ def device_kind(tier: str, requested: str | None = None) -> str:
 
 def full_precision(spec: Spec) -> str:
     """The full tier trains under bf16 autocast (fp32 weights, optimizer state and BatchNorm
-    statistics): same recipe, several times the fp32 speed on tensor-core GPUs. Runs with
-    probes stay fp32, because probes compare losses and gradients at a finer grain than
-    bf16's 8-bit mantissa resolves."""
-    return "fp32" if spec.probes else "bf16"
+    statistics): same recipe, several times the fp32 speed on tensor-core GPUs. Runs with a
+    per-step probe that compares losses or gradients at a finer grain than bf16's 8-bit
+    mantissa resolves (`Probe.needs_fp32`) stay fp32; epoch-end probes do not change the
+    precision, so a probed arm and its unprobed comparison arm train alike."""
+    from . import optim, probes  # noqa: F401  (optim imports slbi, which registers SLBI's probes)
+
+    return "fp32" if probes.needs_fp32(spec.probes) else "bf16"
 
 
 def scale(spec: Spec, tier: str, overrides: Mapping[str, Any] | None = None, device: str | None = None) -> Spec:

@@ -69,7 +69,8 @@ def _summary(findings: list[dict[str, Any]]) -> dict[str, Any]:
         table = frame.pivot_table(index=by, columns="verdict", aggfunc="size", fill_value=0)
         return {str(k): {v: int(n) for v, n in row.items() if n} for k, row in table.iterrows()}
 
-    return {"overall": {v: int(overall.get(v, 0)) for v in VERDICTS},
+    identities = sorted({f["claim_id"] for f in findings if f["kind"] == "identity" and f["verdict"] == "reproduced"})
+    return {"overall": {v: int(overall.get(v, 0)) for v in VERDICTS}, "identities": identities,
             "per_report": pivot("report"), "per_kind": pivot("kind"), "per_tier": pivot("tier")}
 
 
@@ -98,6 +99,35 @@ def _conflicts(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
             pairs.append({"sides": [{"claim_id": c, "statement": by_claim[c][0]["statement"],
                                      "location": by_claim[c][0]["location"], "findings": by_claim[c]} for c in key]})
     return pairs
+
+
+def _agreements(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claims of several reports that say the same thing: each group of claims linked by `agrees_with`
+    (the links taken both ways, a group is what they connect), each claim's words and our findings of it."""
+    by_claim = collections.defaultdict(list)
+    for f in findings:
+        by_claim[f["claim_id"]].append(f)
+    links = collections.defaultdict(set)
+    for cid, items in by_claim.items():
+        for other in items[0].get("agrees_with") or []:
+            if other in by_claim:
+                links[cid].add(other)
+                links[other].add(cid)
+    groups, seen = [], set()
+    for start in sorted(links):
+        if start in seen:
+            continue
+        group, todo = set(), [start]
+        while todo:
+            cid = todo.pop()
+            if cid not in group:
+                group.add(cid)
+                todo.extend(links[cid] - group)
+        seen |= group
+        groups.append({"claims": [{"claim_id": c, "statement": by_claim[c][0]["statement"],
+                                   "location": by_claim[c][0]["location"], "findings": by_claim[c]}
+                                  for c in sorted(group)]})
+    return groups
 
 
 def _headline(f: dict[str, Any]) -> dict[str, Any]:
@@ -177,7 +207,7 @@ def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], 
     html = env.get_template("report.html.j2").render(
         findings=findings, by_report=by_report, summary=summary, verdicts=VERDICTS,
         tables={report: _tables(items) for report, items in by_report.items()},
-        conflicts=_conflicts(findings), headline=_headline, no_evidence=NO_EVIDENCE,
+        conflicts=_conflicts(findings), agreements=_agreements(findings), headline=_headline, no_evidence=NO_EVIDENCE,
         forests=_forests(by_report, out_dir), titles=_titles(sessions),
         lr_figures=lr_figures.report_lr_figures(rehearsal, by_report, out_dir) if rehearsal else {},
         colors=VERDICT_COLORS, sessions=sessions, compute=_compute(findings), provenance=_provenance(findings),

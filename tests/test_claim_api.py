@@ -147,3 +147,21 @@ def test_a_check_whose_tolerance_key_is_absent_names_the_field_instead_of_using_
     field = "abs" if wrong_key == "margin" else "margin"
     with pytest.raises(ReferenceError, match=rf"999_test.yaml, claim '999/x', field 'tiers.fast.tolerance.{field}'"):
         check(claim)
+
+
+def test_arms_of_one_claim_must_share_precision_and_bf16_is_recorded_as_an_assumption(tmp_path):
+    """A full-tier comparison never measures a bf16 arm against an fp32 one; the finding's recipe says bf16."""
+    from harness.spec import Spec
+
+    entry = ClaimEntry(id="999/x", report="999_test", statement="A beats B", location="Table 1", kind="ordering",
+                       reported=None, tiers={"full": TierPlan(seeds=1, tolerance={"margin": 0.0, "why": "t"})},
+                       recipe={"assumed": {"sgd": "plain"}}, expect="reproduced", why=None,
+                       source_file="999_test.yaml")
+    claim = Claim(entry=entry, tier="full", context=ClaimContext(store=RunStore(tmp_path)))
+    base = Spec(model="lenet", dataset="synthetic_mnist")
+    claim._same_precision("plain", claim.spec(base))
+    claim._same_precision("probed", claim.spec(base.replace(probes=("slbi_support", "prune_curve"))))
+    assert claim.finding.recipe["assumed"]["precision"].startswith("bf16")
+    assert claim.finding.recipe["assumed"]["sgd"] == "plain" and "precision" not in entry.recipe["assumed"]
+    with pytest.raises(ValueError, match="'gradients' trains in fp32 but 'plain' in bf16"):
+        claim._same_precision("gradients", claim.spec(base.replace(probes=("step_loss", "grad_change"))))

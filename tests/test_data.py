@@ -65,7 +65,7 @@ def batch(n=64):
     return data.synthetic_arrays()["train"].images[:n]
 
 
-@pytest.mark.parametrize("op", ["crop", "flip", "cutout", "rrc"])
+@pytest.mark.parametrize("op", ["crop", "flip", "cutout", "rrc", "rotate", "jitter"])
 def test_augmentation_is_deterministic_per_seed(op):
     def apply(seed):
         g = torch.Generator().manual_seed(seed)
@@ -75,7 +75,10 @@ def test_augmentation_is_deterministic_per_seed(op):
         if op == "flip":
             return aug.random_flip(x, generator=g)
         xf = x.float() / 255
-        return aug.cutout(xf, 16, generator=g) if op == "cutout" else aug.random_resized_crop(xf, generator=g)
+        return {"cutout": lambda: aug.cutout(xf, 16, generator=g),
+                "rrc": lambda: aug.random_resized_crop(xf, generator=g),
+                "rotate": lambda: aug.random_rotation(xf, 5.0, generator=g),
+                "jitter": lambda: aug.color_jitter(xf, 0.2, 0.2, 0.2, generator=g)}[op]()
 
     first, again, other = apply(1), apply(1), apply(2)
     assert first.shape == batch().shape
@@ -97,6 +100,29 @@ def test_cutout_masks_at_most_one_square():
     out = aug.cutout(x, 16, generator=torch.Generator().manual_seed(0))
     zeros = (out[:, 0] == 0).sum(dim=(1, 2))
     assert zeros.max() <= 256 and zeros.min() >= 64  # border holes are clipped, never below a quarter
+
+
+def test_rotation_by_zero_is_the_identity_and_by_90_degrees_a_quarter_turn():
+    x = batch(4).float() / 255
+    assert torch.equal(aug.rotate(x, torch.zeros(4)), x)
+    assert torch.equal(aug.rotate(x, torch.full((4,), 90.0)), torch.rot90(x, 1, dims=(2, 3)))
+
+
+def test_small_rotations_move_only_pixels_near_the_border_to_zero_fill():
+    x = torch.ones(16, 3, 32, 32)
+    out = aug.random_rotation(x, 5.0, generator=torch.Generator().manual_seed(0))
+    assert torch.all(out[:, :, 8:24, 8:24] == 1) and (out == 0).float().mean() < 0.05
+
+
+def test_color_jitter_keeps_the_range_and_its_parts_match_their_definitions():
+    x = batch(32).float() / 255
+    out = aug.color_jitter(x, 0.2, 0.2, 0.2, generator=torch.Generator().manual_seed(0))
+    assert out.min() >= 0 and out.max() <= 1 and not torch.equal(out, x)
+    assert torch.equal(aug.color_jitter(x, 0.0, 0.0, 0.0, generator=torch.Generator().manual_seed(0)), x)
+    gray = aug._blend(x, aug._grayscale(x), torch.zeros(32))  # saturation 0: every channel the luma
+    assert torch.allclose(gray[:, 0], gray[:, 1]) and torch.allclose(gray[:, 1], gray[:, 2])
+    ratio = (out.mean() / x.mean()).item()
+    assert 0.8 < ratio < 1.2
 
 
 def test_loader_batches_cover_the_split_once():

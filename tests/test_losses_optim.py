@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -58,6 +60,60 @@ def test_cosine_reaches_eta_min_at_the_end():
         opt.step()
         sched.after_epoch({})
     assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def _lrs_per_batch(sched_name, epochs, steps_per_epoch, **kwargs):
+    """The lr of every step (before its update) of a run driven by a harness schedule."""
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.ones(1))], lr=0.01)
+    sched = build_schedule(sched_name, opt, epochs=epochs, steps_per_epoch=steps_per_epoch, **kwargs)
+    lrs = []
+    for _ in range(epochs):
+        for _ in range(steps_per_epoch):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.after_batch()
+        sched.after_epoch({"test_loss": 1.0})
+    return lrs
+
+
+def test_cosine_steps_matches_torch_cosine_annealing_stepped_per_batch():
+    """Report 001's schedule: CosineAnnealingLR(T_max in steps) with scheduler.step() after every batch;
+    past T_max the rate climbs back along the cosine (period 2 * T_max), and epoch ends do not step it."""
+    epochs, steps, t_max, eta_min = 3, 10, 7, 1e-4
+    ours = _lrs_per_batch("cosine_steps", epochs, steps, t_max=t_max, eta_min=eta_min)
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.ones(1))], lr=0.01)
+    ref = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t_max, eta_min=eta_min)
+    expected = []
+    for _ in range(epochs * steps):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        ref.step()
+    assert ours == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    closed = [eta_min + (0.01 - eta_min) * (1 + math.cos(math.pi * t / t_max)) / 2 for t in range(epochs * steps)]
+    assert ours == pytest.approx(closed, rel=1e-9, abs=1e-12)
+    assert ours[0] == 0.01 and ours[t_max] == pytest.approx(eta_min) and ours[2 * t_max] == pytest.approx(0.01)
+
+
+def test_cosine_steps_resumes_from_its_state():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
+    sched = build_schedule("cosine_steps", opt, epochs=1, steps_per_epoch=5, t_max=4)
+    for _ in range(5):
+        opt.step()
+        sched.after_batch()
+    state, lr = sched.state_dict(), opt.param_groups[0]["lr"]
+    opt2 = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
+    sched2 = build_schedule("cosine_steps", opt2, epochs=1, steps_per_epoch=5, t_max=4)
+    opt2.load_state_dict(opt.state_dict())
+    sched2.load_state_dict(state)
+    opt.step(), sched.after_batch(), opt2.step(), sched2.after_batch()
+    assert opt2.param_groups[0]["lr"] == pytest.approx(opt.param_groups[0]["lr"])
+    assert opt.param_groups[0]["lr"] != pytest.approx(lr)
+
+
+def test_cosine_steps_rejects_a_non_positive_period():
+    with pytest.raises(ValueError, match="t_max"):
+        build_schedule("cosine_steps", torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1),
+                       epochs=1, steps_per_epoch=1, t_max=0)
 
 
 @pytest.mark.parametrize("name, fused", [("sgd", True), ("adamw", True), ("rmsprop", None)])

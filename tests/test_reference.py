@@ -72,6 +72,14 @@ def test_conflicts_must_name_known_claims(tmp_path):
         load_all(tmp_path)
 
 
+def test_agreements_must_name_known_claims_other_than_the_claim_itself(tmp_path):
+    write(tmp_path, GOOD.replace("    kind: ordering", "    kind: ordering\n    agrees_with: [999/missing]"))
+    with pytest.raises(ReferenceError, match="agrees_with.*999/missing"):
+        load_all(tmp_path)
+    with pytest.raises(ReferenceError, match="cannot name itself"):
+        load_report(write(tmp_path, GOOD.replace("    kind: ordering", "    kind: ordering\n    agrees_with: [999/a-claim]")))
+
+
 def test_a_tier_may_carry_its_own_expectation(tmp_path):
     text = GOOD.replace("fast: {seeds: 2,", "fast: {expect: not-reproduced, why: proxy disagrees, seeds: 2,")
     entry = load_report(write(tmp_path, text)).claims["999/a-claim"]

@@ -6,7 +6,7 @@ import pytest
 
 from harness.finding import FINDING_VERSION, Comparison, Figure, Finding, RunRecord
 from harness.findings import SESSIONS_DIR, merge_sessions, read_findings, session_file, write_findings
-from reports.build import build_report, main
+from reports.build import _agreements, _summary, build_report, main
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -236,3 +236,14 @@ def test_a_session_id_given_twice_never_overwrites_the_earlier_session(tmp_path)
     first = session_file(tmp_path, {"id": "fixed", "started": 1})
     assert first != session_file(tmp_path, {"id": "fixed", "started": 2}) and first.parent.name == SESSIONS_DIR
     assert session_file(tmp_path, {"id": "a/../b", "started": 1}).parent == tmp_path / SESSIONS_DIR
+
+
+def test_agreements_group_every_claim_the_links_connect_and_identities_are_counted_apart():
+    def f(cid, agrees=(), kind="ordering", verdict="reproduced"):
+        return {"claim_id": cid, "report": cid[:3], "kind": kind, "tier": "full", "verdict": verdict,
+                "statement": cid, "location": "Sec. 1", "agrees_with": list(agrees), "rows": []}
+    findings = [f("000/a", ["002/b"]), f("002/b"), f("003/c", ["002/b"]), f("004/d"), f("002/e", ["004/d"]),
+                f("002/i", kind="identity")]
+    groups = [[c["claim_id"] for c in g["claims"]] for g in _agreements(findings)]
+    assert sorted(groups) == [["000/a", "002/b", "003/c"], ["002/e", "004/d"]]
+    assert _summary(findings)["identities"] == ["002/i"]

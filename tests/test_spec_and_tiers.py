@@ -73,8 +73,8 @@ def test_a_device_index_is_not_a_device_kind():
         make(device="cuda:1")
 
 
-def test_full_tier_keeps_probed_runs_and_explicit_overrides_in_fp32():
-    assert scale(make(probes=("step_loss",)), "full").precision == "fp32"
+def test_full_tier_keeps_gradient_probed_runs_and_explicit_overrides_in_fp32():
+    assert scale(make(probes=("grad_change",)), "full").precision == "fp32"
     assert scale(make(), "full", {"precision": "fp32"}).precision == "fp32"
 
 
@@ -99,3 +99,11 @@ def test_fast_tier_never_exceeds_the_recipe():
 def test_unknown_tier_is_an_error():
     with pytest.raises(ValueError, match="known tiers"):
         scale(make(), "medium")
+
+
+def test_only_per_step_gradient_probes_keep_a_full_tier_run_in_fp32():
+    assert scale(make(probes=("slbi_support", "prune_curve", "conv_weights")), "full").precision == "bf16"
+    assert scale(make(probes=("step_loss",)), "full").precision == "bf16"
+    assert scale(make(probes=("step_loss", "grad_change")), "full").precision == "fp32"
+    assert scale(make(probes=("line_search",)), "full").precision == "fp32"
+    assert scale(make(probes=("line_search",)), "full", {"precision": "bf16"}).precision == "bf16"
