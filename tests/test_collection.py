@@ -264,6 +264,7 @@ def test_a_session_cut_short_by_ctrl_c_is_marked_interrupted(tmp_path):
     assert "(interrupted)" in (project / "out" / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_a_docstring_only_body_is_skipped_for_a_qualitative_entry_and_an_error_otherwise(tmp_path):
     body = '"""A qualitative reading: nothing to run."""'
     qualitative = ENTRY + ENTRY.split("claims:\n")[1].replace("999/size", "999/crash").replace(

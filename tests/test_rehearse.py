@@ -18,6 +18,7 @@ BASE = Spec(model="vgg_a", dataset="synthetic", epochs=3, batch_size=64, train_s
 SMALL = BASE.replace(schedule="step", schedule_args={"step_size": 1, "gamma": 0.1})
 
 
+@pytest.mark.slow
 def test_a_small_recipe_rehearses_with_a_learning_rate_per_epoch():
     out = rehearse(SMALL, images=4)
     assert out.ok, out.error
@@ -26,6 +27,7 @@ def test_a_small_recipe_rehearses_with_a_learning_rate_per_epoch():
     assert len(out.loss) == 2 and out.seconds > 0 and out.lr_note is None
 
 
+@pytest.mark.slow
 def test_a_plateau_schedule_is_fed_a_fixed_metric_and_says_so():
     spec = BASE.replace(epochs=6, schedule="plateau", schedule_args={"patience": 1, "factor": 0.5})
     out = rehearse(spec, images=2)
@@ -34,6 +36,7 @@ def test_a_plateau_schedule_is_fed_a_fixed_metric_and_says_so():
     assert "fixed test_loss" in out.lr_note
 
 
+@pytest.mark.slow
 def test_a_per_batch_schedule_steps_through_every_step_of_the_run():
     spec = BASE.replace(epochs=4, schedule="cyclic",
                          schedule_args={"base_lr": 0.0, "max_lr": 0.4, "step_size_up_epochs": 2.0})
@@ -63,6 +66,7 @@ def rehearsed(tmp_path_factory):
     return project, done
 
 
+@pytest.mark.slow
 def test_rehearsal_of_a_selection_writes_every_distinct_run(rehearsed):
     project, done = rehearsed
     assert done.returncode == 0, done.stdout + done.stderr
@@ -75,12 +79,14 @@ def test_rehearsal_of_a_selection_writes_every_distinct_run(rehearsed):
     assert "rehearsal: 4 distinct runs (2 rehearsed" in done.stdout and "4 ok, 0 failed" in done.stdout
 
 
+@pytest.mark.slow
 def test_rehearsal_stores_no_run_and_writes_no_findings(rehearsed):
     project, _ = rehearsed
     assert not list(project.glob("runs/**/result.json")) and not list(project.glob("runs/**/*.pt"))
     assert not (project / "report").exists() and not (project / "plan").exists()
 
 
+@pytest.mark.slow
 def test_a_failed_rehearsal_fails_the_session_naming_the_run(tmp_path):
     project = scratch(tmp_path, entry=ENTRY, test=BROKEN_TEST)
     done = run_pytest(project, "claims", "-m", "full", "-k", "wins", "--rehearse", "--rehearse-dir", "out",
@@ -100,6 +106,7 @@ def _rehearsal(tmp_path):
     return load_rehearsal(tmp_path / "rehearsal.json")
 
 
+@pytest.mark.slow
 def test_each_report_gets_a_figure_of_its_own_runs_planned_learning_rates(tmp_path):
     doc = _rehearsal(tmp_path)
     assert len(runs_of_report("000_9e3337487a7f39ea", doc["runs"])) == 2
