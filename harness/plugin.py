@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -434,13 +435,18 @@ def _queue_wanted(config: pytest.Config) -> bool:
             and config.stash[SETTINGS].run_mode == "train")
 
 
+PROGRESS_EVERY_S = 60.0  # how often the controller prints the queue's progress line
+
+
 class QueuePlanner:
-    """Controller side: plan the selection's runs before the workers start and hand them the queue."""
+    """Controller side: plan the selection's runs before the workers start, hand them the queue, report progress."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.queue: run_queue.QueueDir | None = None
         self.line = ""
+        self._stop = threading.Event()
+        self._progress: threading.Thread | None = None
 
     @pytest.hookimpl(tryfirst=True)  # before xdist starts the workers (its sessionstart is trylast)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -460,12 +466,32 @@ class QueuePlanner:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None and self.line:
             reporter.write_line(self.line)
+        if reporter is not None and self.queue is not None and self.queue.runs():
+            self._progress = threading.Thread(target=self._report_progress, args=(reporter,), daemon=True,
+                                              name="run-queue-progress")
+            self._progress.start()
+
+    def _report_progress(self, reporter) -> None:
+        """Every PROGRESS_EVERY_S: runs trained so far and the time left, until the queue is empty."""
+        started, last = time.perf_counter(), None
+        workers = int(self.config.option.numprocesses)
+        while not self._stop.wait(PROGRESS_EVERY_S):
+            progress = self.queue.progress()
+            if progress.done != last:
+                reporter.ensure_newline()
+                reporter.write_line(run_queue.progress_line(progress, workers, time.perf_counter() - started))
+                last = progress.done
+            if progress.done >= progress.total:
+                return
 
     def pytest_configure_node(self, node) -> None:
         if self.queue is not None:
             node.workerinput[run_queue.WORKERINPUT_KEY] = str(self.queue.path)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self._stop.set()
+        if self._progress is not None:
+            self._progress.join(timeout=5)
         if self.queue is not None:
             self.queue.remove()
 
@@ -476,8 +502,9 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     path = getattr(session.config, "workerinput", {}).get(run_queue.WORKERINPUT_KEY)
     if not path or session.config.option.collectonly or not Path(path).is_dir():
         return
-    import torch
-
+    try:
+        here = resolve_device().type
+    except RuntimeError:  # a worker pinned to a GPU it cannot see: its tests record that error themselves
+        here = "cpu"
     store = _make_store(session.config)
-    run_queue.drain(run_queue.QueueDir(path), store.get,
-                    can_train=lambda spec: spec.device == "cpu" or torch.cuda.is_available())
+    run_queue.drain(run_queue.QueueDir(path), store.get, can_train=lambda spec: spec.device in ("cpu", here))

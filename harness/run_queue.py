@@ -11,7 +11,8 @@ into the run store, until none is left. The tests then read their runs from the 
 The queue only orders training; it decides nothing. A run that fails in the queue is left to
 the claims that need it: their tests meet the same error and record it as an error finding.
 A run the plan did not foresee (a claim whose later requests depend on measured values) is
-trained by its test as before.
+trained by its test as before. Each finished run leaves a `.done` marker with its seconds, from
+which the controller prints the queue's progress and the time left (`progress_line`).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .spec import Spec
@@ -80,12 +82,67 @@ class QueueDir:
             return False
         return True
 
+    def finish(self, key: str, seconds: float, ok: bool) -> None:
+        """Mark a taken run as trained (or failed) after `seconds`, for the progress line."""
+        marker = self.path / f"{key}.done"
+        tmp = marker.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"seconds": seconds, "ok": ok}))
+        os.replace(tmp, marker)
+
+    def progress(self) -> "QueueProgress":
+        """How far the workers are: runs finished and failed, and estimated vs. measured seconds."""
+        done = failed = 0
+        measured = est_done = est_left = 0.0
+        for run in self.runs():
+            marker = self.path / f"{run['key']}.done"
+            try:
+                record = json.loads(marker.read_text())
+            except (OSError, ValueError):
+                est_left += float(run["est_seconds"])
+                continue
+            done += 1
+            failed += not record.get("ok", False)
+            measured += float(record.get("seconds", 0.0))
+            est_done += float(run["est_seconds"])
+        return QueueProgress(done, failed, len(self.runs()), measured, est_done, est_left)
+
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def drain(queue: QueueDir, train: Callable[[Spec], Any], can_train: Callable[[Spec], bool],
-          log: Callable[[str], None] = lambda line: None) -> dict[str, int]:
+@dataclass(frozen=True)
+class QueueProgress:
+    """A snapshot of the queue: the plan's estimate of the runs left, scaled by the pace measured so far."""
+
+    done: int
+    failed: int
+    total: int
+    measured_seconds: float  # training time of the finished runs
+    estimated_done: float  # the plan's estimate for those same runs
+    estimated_left: float  # the plan's estimate for the runs not finished yet
+
+    def seconds_left(self, workers: int) -> float | None:
+        """Wall seconds until the queue is empty, or None before any run has finished."""
+        if not self.done or self.estimated_done <= 0:
+            return None
+        return self.estimated_left * (self.measured_seconds / self.estimated_done) / max(1, workers)
+
+
+def progress_line(progress: QueueProgress, workers: int, elapsed: float) -> str:
+    """One terminal line: "run queue: 37/104 runs trained (1 failed), 9 min so far, about 8 min left"."""
+    failed = f" ({progress.failed} failed)" if progress.failed else ""
+    head = f"run queue: {progress.done}/{progress.total} runs trained{failed}, {_minutes(elapsed)} so far"
+    if progress.done >= progress.total:
+        return f"run queue: all {progress.total} runs trained{failed} in {_minutes(elapsed)}"
+    left = progress.seconds_left(workers)
+    return head + ("" if left is None else f", about {_minutes(left)} left")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def drain(queue: QueueDir, train: Callable[[Spec], Any], can_train: Callable[[Spec], bool]) -> dict[str, int]:
     """Take and train runs from the queue until none is left untaken; returns counts by outcome."""
     counts = {"trained": 0, "taken_elsewhere": 0, "failed": 0, "not_here": 0}
     for run in queue.runs():
@@ -100,10 +157,11 @@ def drain(queue: QueueDir, train: Callable[[Spec], Any], can_train: Callable[[Sp
         try:
             train(spec)
         except Exception as exc:  # the claims that need it meet the error again and record it
+            queue.finish(run["key"], time.perf_counter() - started, ok=False)
             counts["failed"] += 1
             warnings.warn(RunQueueWarning(f"queued run {spec.key} ({spec.model}, seed {spec.seed}) failed; "
                                           f"its claims will report the error: {type(exc).__name__}: {exc}"))
             continue
+        queue.finish(run["key"], time.perf_counter() - started, ok=True)
         counts["trained"] += 1
-        log(f"run queue: {spec.key} ({spec.model}, seed {spec.seed}) in {time.perf_counter() - started:.0f} s")
     return counts

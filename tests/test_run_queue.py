@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.run_queue import QueueDir, RunQueueWarning, drain
+from harness.run_queue import QueueDir, RunQueueWarning, drain, progress_line
 from harness.spec import Spec
 
 
@@ -73,4 +73,35 @@ def test_runs_this_worker_cannot_train_and_edited_entries_are_left_alone():
         warnings.simplefilter("error")
         counts = drain(queue, lambda spec: pytest.fail("nothing may train"), can_train=lambda spec: False)
     assert counts["not_here"] == 2 and counts["trained"] == 0
+    queue.remove()
+
+
+def test_progress_counts_finished_runs_and_scales_the_estimate_by_the_measured_pace():
+    queue = QueueDir.create(_runs(0, 1, 2))  # estimates 10, 9, 8 s
+    keys = [r["key"] for r in queue.runs()]
+    assert queue.progress().done == 0 and queue.progress().seconds_left(2) is None
+    assert progress_line(queue.progress(), 2, 5) == "run queue: 0/3 runs trained, 5 s so far"
+    queue.finish(keys[0], 30.0, ok=True)  # three times slower than planned
+    queue.finish(keys[1], 1.0, ok=False)
+    progress = queue.progress()
+    assert (progress.done, progress.failed, progress.total) == (2, 1, 3)
+    assert progress.seconds_left(2) == pytest.approx(8 * (31 / 19) / 2)
+    assert progress_line(progress, 2, 600) == "run queue: 2/3 runs trained (1 failed), 10 min so far, about 7 s left"
+    queue.finish(keys[2], 8.0, ok=True)
+    assert progress_line(queue.progress(), 2, 700) == "run queue: all 3 runs trained (1 failed) in 12 min"
+    queue.remove()
+
+
+def test_drain_leaves_a_done_marker_for_every_run_it_trained_or_failed():
+    queue = QueueDir.create(_runs(0, 1))
+    keys = [r["key"] for r in queue.runs()]
+
+    def train(spec):
+        if spec.key == keys[1]:
+            raise RuntimeError("disk full")
+
+    with pytest.warns(RunQueueWarning):
+        drain(queue, train, can_train=lambda spec: True)
+    progress = queue.progress()
+    assert (progress.done, progress.failed) == (2, 1)
     queue.remove()
