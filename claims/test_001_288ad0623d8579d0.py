@@ -24,7 +24,7 @@ from harness.readings import best, early, per_arm, steadiness
 from harness.spec import Spec
 
 T_MAX_STEPS = 200  # CosineAnnealingLR(T_max=200, eta_min=0) stepped per batch: lr -> 0 in 200 steps, back in 200
-FAST_WIDTH_DIVISOR = 4
+FAST_WIDTH_DIVISOR = 8
 
 FOUR_LAYERS = {"channels": (32, 64, 128, 256), "blocks": (2, 2, 2, 2)}  # model 5, 2,799,146 parameters
 FOUR_LAYERS_3_BLOCKS = {"channels": (32, 64, 128, 256), "blocks": (3, 3, 3, 3)}  # model 8, 4,367,786

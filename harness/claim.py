@@ -27,6 +27,11 @@ from .tiers import scale
 
 # Which stored per-image correctness a metric reads (for one-seed paired test-set statistics).
 TEST_ACC_READINGS = {"best test accuracy": "best", "final test accuracy": "final"}
+# "Similar" between untrained models is no evidence: an equivalence on a test accuracy whose arms all sit
+# at chance (every dataset here has 10 classes) is inconclusive. The slack is about two binomial standard
+# errors of 10% accuracy on the fast tier's 1,000 test images (sqrt(0.1 * 0.9 / 1000) = 0.0095).
+CHANCE_ACCURACY = 0.10
+CHANCE_SLACK = 0.02
 # Probe results a figure kind draws (they travel in the finding with the figure).
 FIGURE_PROBES = {"pruning": ("prune_curve",), "conv-kernels": ("conv_weights",)}
 
@@ -338,6 +343,16 @@ class Claim:
                            f"{label}: measured {_fmt(float(np.mean(_values(measured))))} is not consistent with "
                            f"{_fmt(reported)} +- tolerance")
 
+    def _unless_at_chance(self, outcome: str, metric: str, *arms: Sequence[float]) -> str:
+        """An equivalence of test accuracies is inconclusive when every run of every arm is at chance."""
+        values = [v for arm in arms for v in _values(arm)]
+        if metric not in TEST_ACC_READINGS or not all(math.isfinite(v) for v in values) \
+                or max(values) > CHANCE_ACCURACY + CHANCE_SLACK:
+            return outcome
+        self.note(f"every run is at chance on {metric} (at most {max(values):.3f}, chance {CHANCE_ACCURACY:.2f} + "
+                  f"{CHANCE_SLACK}): similarity between models that have not learned is no evidence, so inconclusive")
+        return stats.INCONCLUSIVE
+
     def check_equivalent(self, a: str, a_values: Sequence[float], b: str, b_values: Sequence[float],
                          metric: str) -> None:
         """`a` and `b` do not differ by more than the band (tolerance `abs`, else `margin`): two one-sided tests."""
@@ -345,7 +360,7 @@ class Claim:
         band = self._band()
         tost = self._difference(a, a_values, b, b_values, metric, confidence=1 - 2 * (1 - stats.CONFIDENCE))
         wide = self._difference(a, a_values, b, b_values, metric)
-        outcome = stats.decide_equivalent(tost, wide, band)
+        outcome = self._unless_at_chance(stats.decide_equivalent(tost, wide, band), metric, a_values, b_values)
         self._compare(f"{a} - {b} ({metric})", tost, band, outcome, "equivalent")
         for label, vals in ((a, a_values), (b, b_values)):
             vals = _values(vals)
@@ -365,7 +380,8 @@ class Claim:
             for b in labels[i + 1:]:
                 tost = self._difference(a, values[a], b, values[b], metric, 1 - 2 * (1 - stats.CONFIDENCE))
                 wide = self._difference(a, values[a], b, values[b], metric)
-                outcomes.append(stats.decide_equivalent(tost, wide, band))
+                outcomes.append(self._unless_at_chance(stats.decide_equivalent(tost, wide, band), metric,
+                                                       values[a], values[b]))
                 self._compare(f"{a} - {b} ({metric})", tost, band, outcomes[-1], "equivalent")
         for label in labels:
             vals = _values(values[label])

@@ -114,6 +114,17 @@ def test_equivalence_by_two_one_sided_tests(tmp_path):
         claim.check_equivalent("gelu", [0.70, 0.71, 0.72], "relu", [0.50, 0.505, 0.51], "best test accuracy")
 
 
+def test_equivalence_between_arms_at_chance_is_inconclusive(tmp_path):
+    claim = make_claim(tmp_path, {"abs": 0.03, "why": "band"})
+    with pytest.raises(ClaimInconclusive):  # would be "reproduced": both arms at 10-11% on a 10-class test set
+        claim.check_equivalent("SLBI+Adam", [0.107, 0.103], "Adam", [0.109, 0.108], "best test accuracy")
+    assert any("at chance" in n for n in claim.finding.notes)
+    with pytest.raises(ClaimInconclusive):
+        claim.check_all_similar({"a": [0.10, 0.11], "b": [0.10, 0.10], "c": [0.115, 0.1]}, "final test accuracy")
+    claim.check_equivalent("a", [0.107, 0.103], "b", [0.109, 0.108], "accuracy change with 40% of conv3 pruned")
+    claim.check_equivalent("a", [0.13, 0.12], "b", [0.125, 0.12], "best test accuracy")  # one run left chance
+
+
 def test_at_least_bounds_over_seeds_and_exact_values(tmp_path):
     claim = make_claim(tmp_path, {"abs": 0.005, "why": "rounding"})
     claim.check_at_least("headline", 0.957, 0.96)  # an exact value within the slack
