@@ -129,6 +129,7 @@ def test_a_checkpoint_from_elsewhere_is_warned_about_and_the_run_starts_cleanly(
     assert redone.curves["train_loss"] == reference.curves["train_loss"], f"{what}: not a clean start"
 
 
+@pytest.mark.slow
 def test_checkpoints_follow_wall_time_not_every_epoch(tmp_path, monkeypatch):
     saved = []
     monkeypatch.setattr(train_module, "_save_checkpoint", lambda path, parts, state: saved.append(state["epoch"]))

@@ -173,6 +173,7 @@ def planned(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_plan_lists_each_distinct_run_once_with_the_claims_that_use_it(planned):
     project, done = planned
     assert done.returncode == 0, done.stdout + done.stderr
@@ -188,6 +189,7 @@ def test_plan_lists_each_distinct_run_once_with_the_claims_that_use_it(planned):
     assert "plan: 4 distinct runs, 0 cached, 4 to train" in done.stdout and "A100" in done.stdout
 
 
+@pytest.mark.slow
 def test_planning_trains_nothing_and_writes_no_findings(planned):
     project, done = planned
     assert not (project / "runs").exists() or not any((project / "runs").glob("*/result.json"))
@@ -195,6 +197,7 @@ def test_planning_trains_nothing_and_writes_no_findings(planned):
     assert "2 passed" in done.stdout  # the check fails on placeholder values; the outcome is discarded
 
 
+@pytest.mark.slow
 @pytest.mark.slow
 def test_plan_marks_cached_runs_and_leaves_them_out_of_the_estimate(planned, tmp_path):
     project, _ = planned
@@ -211,6 +214,7 @@ def test_plan_marks_cached_runs_and_leaves_them_out_of_the_estimate(planned, tmp
     assert again["summary"]["device_hours_to_train"] < plan["summary"]["device_hours_to_train"]
 
 
+@pytest.mark.slow
 @pytest.mark.slow
 def test_plan_under_xdist_gathers_the_workers_requests(planned):
     project, _ = planned

@@ -65,6 +65,7 @@ def test_report_from_a_small_findings_file(tmp_path):
     assert "0.01" in csv and "ce - mse" in csv  # comparisons with their interval
 
 
+@pytest.mark.slow
 def test_the_report_needs_neither_the_run_store_nor_reference(tmp_path, monkeypatch):
     """Built in an empty folder with reference/ pointed nowhere: the same figures from the findings alone."""
     path = write_findings(tmp_path / "findings.json", [finding(
