@@ -466,7 +466,7 @@ class QueuePlanner:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None and self.line:
             reporter.write_line(self.line)
-        if reporter is not None and self.queue is not None and self.queue.runs():
+        if reporter is not None and self.queue is not None and runs:
             self._progress = threading.Thread(target=self._report_progress, args=(reporter,), daemon=True,
                                               name="run-queue-progress")
             self._progress.start()

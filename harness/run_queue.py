@@ -93,7 +93,8 @@ class QueueDir:
         """How far the workers are: runs finished and failed, and estimated vs. measured seconds."""
         done = failed = 0
         measured = est_done = est_left = 0.0
-        for run in self.runs():
+        runs = self.runs()
+        for run in runs:
             marker = self.path / f"{run['key']}.done"
             try:
                 record = json.loads(marker.read_text())
@@ -104,7 +105,7 @@ class QueueDir:
             failed += not record.get("ok", False)
             measured += float(record.get("seconds", 0.0))
             est_done += float(run["est_seconds"])
-        return QueueProgress(done, failed, len(self.runs()), measured, est_done, est_left)
+        return QueueProgress(done, failed, len(runs), measured, est_done, est_left)
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
