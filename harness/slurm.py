@@ -244,6 +244,19 @@ def summary_lines(submission: Submission, outcome: Outcome) -> list[str]:
     return lines
 
 
+def _at_least(least: int):
+    """An argparse type: an integer of at least `least`, so a bad count is a usage error before anything is sent."""
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if number < least:
+            raise argparse.ArgumentTypeError(f"{number} must be at least {least}")
+        return number
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run-slurm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -252,15 +265,15 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--runs", required=True, help="the run store on the shared filesystem")
     s.add_argument("--folder", help="submitit's logs and pickles (default <runs>/.slurm)")
     s.add_argument("--partition")
-    s.add_argument("--time", type=int, default=SlurmOptions.time_min, metavar="MIN", help="time limit per task")
-    s.add_argument("--gpus-per-task", type=int, default=SlurmOptions.gpus_per_task)
-    s.add_argument("--cpus-per-task", type=int, default=SlurmOptions.cpus_per_task)
-    s.add_argument("--mem-gb", type=int)
-    s.add_argument("--array-parallelism", type=int, default=SlurmOptions.array_parallelism, metavar="N",
+    s.add_argument("--time", type=_at_least(1), default=SlurmOptions.time_min, metavar="MIN", help="time limit per task")
+    s.add_argument("--gpus-per-task", type=_at_least(0), default=SlurmOptions.gpus_per_task)
+    s.add_argument("--cpus-per-task", type=_at_least(1), default=SlurmOptions.cpus_per_task)
+    s.add_argument("--mem-gb", type=_at_least(1))
+    s.add_argument("--array-parallelism", type=_at_least(1), default=SlurmOptions.array_parallelism, metavar="N",
                    help="tasks running at once")
-    s.add_argument("--max-requeues", type=int, default=SlurmOptions.max_requeues)
+    s.add_argument("--max-requeues", type=_at_least(0), default=SlurmOptions.max_requeues)
     s.add_argument("--data-root", help="datasets on the shared filesystem (else $REPRO_DATA on the nodes)")
-    s.add_argument("--checkpoint-every", type=int, default=1, metavar="N", help="epochs between checkpoints")
+    s.add_argument("--checkpoint-every", type=_at_least(1), default=1, metavar="N", help="epochs between checkpoints")
     s.add_argument("--device", default="auto", help="device inside each task (default auto: its GPU)")
     s.add_argument("--wait", action="store_true", help="wait for the array, with progress, and report")
     w = sub.add_parser("wait", help="follow a submitted array until it is done, and report")

@@ -175,3 +175,15 @@ def test_submitting_a_plan_whose_runs_are_all_stored_sends_nothing(tmp_path, cap
     assert main(["submit", str(plan_file(tmp_path, [TINY])), "--runs", str(tmp_path / "runs")]) == 0
     assert "every run of the plan is in the store" in capsys.readouterr().out
     assert main(["wait", str(tmp_path / "nowhere")]) == 2 and "no jobs.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value", [("--checkpoint-every", "0"), ("--checkpoint-every", "-2"),
+                                           ("--time", "0"), ("--array-parallelism", "x"), ("--max-requeues", "-1")])
+def test_a_bad_count_is_a_usage_error_before_anything_is_submitted(tmp_path, capsys, option, value):
+    from harness.slurm import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["submit", str(plan_file(tmp_path, [TINY])), "--runs", str(tmp_path / "runs"), option, value])
+    assert exit_.value.code == 2
+    assert option in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
