@@ -401,7 +401,8 @@ class Controller:
         try:
             self.outputs = build_report([self.findings_path], out_dir)
         except Exception as exc:  # the report is a product: failing to build it fails the session
-            self.report_error = f"report build FAILED: {exc!r}"
+            why = str(exc) if isinstance(exc, OSError) else repr(exc)  # StorageError names the file and the fix
+            self.report_error = f"report build FAILED (findings are kept in {self.findings_path}): {why}"
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus: int, config: pytest.Config) -> None:

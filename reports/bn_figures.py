@@ -19,6 +19,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .figures import save_figure  # noqa: E402
+
 COLORS = {"VGG-A": "#1565c0", "VGG-A+BN": "#c62828"}
 
 
@@ -49,7 +51,5 @@ def band_figure(spec: dict[str, Any], out: Path) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="svg")
-    plt.close(fig)
+    save_figure(fig, out)
     return out

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 import jinja2
 import pandas as pd
 
+from harness.atomic import atomic_write, atomic_write_text
 from harness.findings import VERDICTS, read_findings
 from harness.rehearsal_files import load_rehearsal
 from . import bn_figures, figures, lr_figures, slbi_figures
@@ -165,8 +166,8 @@ def _write_csv(findings: list[dict[str, Any]], path: Path) -> Path:
                    "n": c["n"], "method": c["method"], "tolerance": c.get("margin")} for c in f.get("comparisons", [])]
         if not f.get("rows") and not f.get("comparisons"):
             lines.append(base)
-    pd.DataFrame(lines, columns=list(TABLE_COLUMNS)).to_csv(path, index=False)
-    return path
+    return atomic_write_text(path, pd.DataFrame(lines, columns=list(TABLE_COLUMNS)).to_csv(index=False),
+                             what="the findings table")
 
 
 def _figures(findings: list[dict[str, Any]], out_dir: Path) -> None:
@@ -215,9 +216,7 @@ def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], 
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         css=(TEMPLATES / "report.css").read_text(),
     )
-    path = out_dir / "report.html"
-    path.write_text(html)
-    return path
+    return atomic_write_text(out_dir / "report.html", html, what="the report")
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -248,7 +247,8 @@ def build_report(findings_paths: Iterable[str | Path], out_dir: str | Path,
 
     warn_if_cjk_cannot_render(html.read_text())
     pdf = out_dir / "report.pdf"
-    HTML(filename=str(html), base_url=str(out_dir)).write_pdf(str(pdf))
+    document = HTML(filename=str(html), base_url=str(out_dir)).render()
+    atomic_write(pdf, document.write_pdf, what="the report's PDF")
     table = _write_csv(findings, out_dir / "findings.csv")
     return {"html": html, "pdf": pdf, "csv": table}
 
@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         out = build_report(args.findings, args.out, args.rehearsal)
     except ValueError as exc:
         parser.error(str(exc))
+    except OSError as exc:  # a full disk under --out, say: the findings files are untouched
+        print(f"build-report: {exc}", file=sys.stderr)
+        return 1
     print(f"wrote {out['html']}, {out['pdf']} and {out['csv']} in {time.perf_counter() - start:.1f} s")
     return 0
 

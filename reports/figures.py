@@ -10,8 +10,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from harness.atomic import atomic_write  # noqa: E402
+
 METRIC_LABELS = {"test_acc": "test accuracy", "train_acc": "train accuracy",
                  "train_loss": "training loss", "test_loss": "test loss"}
+
+
+def save_figure(fig, out: Path) -> None:
+    """Write `fig` whole or not at all (format from the suffix), then free it: a full disk leaves no half SVG."""
+    try:
+        atomic_write(out, lambda handle: fig.savefig(handle, format=out.suffix.lstrip(".") or "svg"),
+                     what="a report figure")
+    finally:
+        plt.close(fig)
 
 
 def curves_figure(spec: dict[str, Any], out: Path) -> Path | None:
@@ -37,9 +48,7 @@ def curves_figure(spec: dict[str, Any], out: Path) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2, frameon=False)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="svg")
-    plt.close(fig)
+    save_figure(fig, out)
     return out
 
 
@@ -58,9 +67,7 @@ def verdict_chart(counts: dict[str, int], colors: dict[str, str], out: Path) -> 
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="svg")
-    plt.close(fig)
+    save_figure(fig, out)
     return out
 
 
@@ -92,7 +99,5 @@ def forest_figure(comparisons: list[dict[str, Any]], colors: dict[str, str], out
     ax.tick_params(axis="x", labelsize=6)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="svg")
-    plt.close(fig)
+    save_figure(fig, out)
     return out

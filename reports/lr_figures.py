@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from .figures import save_figure  # noqa: E402
+
 LEGEND_ENTRIES = 12  # more distinct curves than this are drawn without a legend entry of their own
 
 
@@ -54,9 +56,7 @@ def lr_figure(runs: list[Mapping[str, Any]], out: Path) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=5.5, frameon=False, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below the axes
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)  # the format follows the suffix: .svg in the report
-    plt.close(fig)
+    save_figure(fig, out)
     return out
 
 

@@ -16,6 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .figures import save_figure  # noqa: E402
+
 
 def load_probe(run: dict[str, Any], probe: str) -> Any:
     """A probe result carried with a figure's run (None when the run has none)."""
@@ -58,9 +60,7 @@ def pruning_figure(spec: dict[str, Any], out: Path) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="svg")
-    plt.close(fig)
+    save_figure(fig, out)
     return out
 
 
@@ -88,9 +88,7 @@ def kernel_figure(spec: dict[str, Any], out: Path) -> Path | None:
     axes[-1, 0].set_xlabel(f"output filter of {panels[0][1]['layer']}", fontsize=7)
     fig.colorbar(image, ax=axes[:, 0].tolist(), fraction=0.03, pad=0.01, label="kernel L2 norm").ax.tick_params(
         labelsize=6)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="svg")
-    plt.close(fig)
+    save_figure(fig, out)
     return out
 
 

@@ -85,6 +85,41 @@ def test_a_full_disk_under_the_report_dir_is_a_clear_error_not_an_internal_one(t
     assert done.returncode != 0 and left_behind(full_disk) == []
 
 
+def free_some(disk: Path, kilobytes: int) -> None:
+    """Give back `kilobytes` of the filled disk: room for the findings, not for a whole report."""
+    filler = disk / "filler"
+    os.truncate(filler, max(0, filler.stat().st_size - kilobytes * 1024))
+
+
+def test_a_full_disk_while_building_the_report_is_a_clear_error_and_leaves_no_part_file(tmp_path, full_disk):
+    from reports.build import build_report, main
+    from tests.test_report import CURVES_RUN, finding
+    from harness.finding import Figure
+
+    findings = write_findings(tmp_path / "findings.json", [finding(
+        "000/x", "reproduced", figures=[Figure(kind="curves", title="c", series={"ce": [CURVES_RUN]})])], {})
+    with pytest.raises(StorageError, match=r"could not write .*No space left on device"):
+        build_report([findings], full_disk / "report")
+    assert left_behind(full_disk) == []
+    assert main([str(findings), "--out", str(full_disk / "report")]) == 1
+    assert left_behind(full_disk) == [] and json.loads(findings.read_text())["findings"]
+
+
+@pytest.mark.slow
+def test_a_full_disk_under_the_report_dir_while_building_the_report_keeps_the_findings(tmp_path, full_disk):
+    (tmp_path / "project").mkdir()
+    project = scratch(tmp_path / "project")
+    free_some(full_disk, 48)
+    done = run_pytest(project, "claims", "-m", "fast", f"--report-dir={full_disk / 'report'}")
+    out = done.stdout + done.stderr
+    assert "INTERNALERROR" not in out and "Traceback" not in out, out
+    assert "report build FAILED (findings are kept in" in out and "No space left on device" in out, out
+    assert done.returncode != 0
+    kept = json.loads((full_disk / "report" / "findings.json").read_text())["findings"]
+    assert [f["claim_id"] for f in kept] == ["999/size"]
+    assert not [p for p in left_behind(full_disk) if p.endswith(".tmp")]
+
+
 # -- modes and readers ---------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
