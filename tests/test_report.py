@@ -6,7 +6,7 @@ import pytest
 
 from harness.finding import FINDING_VERSION, Comparison, Figure, Finding, RunRecord
 from harness.findings import SESSIONS_DIR, merge_sessions, read_findings, session_file, write_findings
-from reports.build import _agreements, _summary, build_report, main
+from reports.build import _agreements, _summary, build_report, main, render_html
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -84,6 +84,19 @@ def test_the_report_needs_neither_the_run_store_nor_reference(tmp_path, monkeypa
     assert not (tmp_path / "no-runs").exists() and out["pdf"].stat().st_size > 0
 
 
+@pytest.mark.parametrize("garbage", ["null", "[1, 2]", '{"final_test_acc": "abc"}', "{not json"])
+def test_the_report_ignores_a_garbage_result_in_the_run_store(tmp_path, monkeypatch, garbage):
+    entry = tmp_path / "runs" / "abc123"
+    entry.mkdir(parents=True)
+    (entry / "result.json").write_text(garbage)
+    monkeypatch.setenv("REPRO_RUNS", str(tmp_path / "runs"))
+    findings = [finding("000/x", "reproduced", figures=[Figure(kind="curves", title="c", series={"ce": [CURVES_RUN]})])]
+    merged, sessions = read_findings([write_findings(tmp_path / "findings.json", findings, {})])
+    html = render_html([f.to_dict() for f in merged], sessions, tmp_path / "out").read_text()
+    assert "000/x" in html and (tmp_path / "out" / "figures" / "000_x_fast_0.svg").is_file()
+    assert (entry / "result.json").read_text() == garbage  # the report reads findings only, and changes nothing
+
+
 def test_report_builds_with_zero_findings(tmp_path):
     path = write_findings(tmp_path / "findings.json", [], {})
     out = build_report([path], tmp_path / "out")
@@ -104,8 +117,11 @@ def test_a_newer_finding_without_evidence_never_displaces_a_measured_one(tmp_pat
                          {"finished": "2026-01-01T00:00:00", "id": "gpu-box"})
     new = write_findings(tmp_path / "new.json", [finding("000/x", "not-run", measured=False)],
                          {"finished": "2026-02-01T00:00:00", "id": "laptop"})
-    merged, _ = read_findings([new, old])
+    merged, sessions = read_findings([new, old])
     assert [(f.verdict, f.session) for f in merged] == [("reproduced", "gpu-box")]
+    assert [(r["measured"], r["reported"]) for r in merged[0].rows] == [(0.88, 0.9)]  # its evidence is kept
+    html = render_html([f.to_dict() for f in merged], sessions, tmp_path / "out").read_text()
+    assert "session gpu-box" in html  # the report says which session the verdict came from
 
 
 def test_a_findings_file_of_another_version_is_a_clear_error(tmp_path):
@@ -116,6 +132,16 @@ def test_a_findings_file_of_another_version_is_a_clear_error(tmp_path):
     path.write_text(json.dumps({"version": FINDING_VERSION, "session": {}, "findings": [{"claim_id": "000/x"}]}))
     with pytest.raises(ValueError, match="000/x.*lacks fields"):
         read_findings([path])
+
+
+@pytest.mark.slow
+def test_command_line_runs_pointing_nowhere_is_a_note_and_the_figures_are_still_drawn(tmp_path, capsys):
+    path = write_findings(tmp_path / "findings.json", [finding(
+        "000/x", "reproduced", figures=[Figure(kind="curves", title="c", series={"ce": [CURVES_RUN]})])], {})
+    assert main([str(path), "--runs", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 0
+    assert "--runs is no longer needed" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "out" / "figures").glob("000_*.svg")] == ["000_x_fast_0.svg"]
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_command_line_rejects_a_missing_findings_file(tmp_path, capsys):
