@@ -166,13 +166,29 @@ def test_an_expected_failure_xfails_only_on_the_checks_own_failure(tmp_path):
     assert findings_of(project)[("999/crash", "fast")]["verdict"] == "error"
 
 
+KILLED_WHILE_TRAINING = """import os, signal
+    import harness.train
+    from harness.spec import Spec
+
+    def killed(*args, **kwargs):  # kill -9 of the worker in the middle of a training step
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    harness.train.train_step = killed
+    claim.runs(Spec(model="lenet_mnist", dataset="synthetic_mnist", epochs=1, batch_size=32), "lenet")"""
+
+
 @pytest.mark.slow
-def test_a_crashed_worker_leaves_an_error_finding(tmp_path):
-    project = scratch(tmp_path, entry=CRASH_ENTRY, test=CRASHING.format(body="import os; os._exit(9)"))
-    done = run_pytest(project, "claims", "-m", "fast", "-n", "2", "--no-report", "--report-dir", "out")
-    assert done.returncode != 0
-    crash = findings_of(project)[("999/crash", "fast")]
+def test_a_worker_killed_while_training_leaves_an_error_finding_in_the_findings_and_the_report(tmp_path):
+    project = scratch(tmp_path, entry=CRASH_ENTRY, test=CRASHING.format(body=KILLED_WHILE_TRAINING))
+    done = run_pytest(project, "claims", "-m", "fast", "-n", "2", "--report-dir", "out")
+    out = done.stdout + done.stderr
+    assert done.returncode != 0 and "INTERNALERROR" not in out, out
+    found = findings_of(project)
+    crash = found[("999/crash", "fast")]
     assert crash["verdict"] == "error" and "crashed" in crash["error"], crash
+    assert found[("999/size", "fast")]["verdict"] == "reproduced"  # the other worker's claim is kept too
+    html = (project / "out" / "report.html").read_text()
+    assert "999/crash" in html and "crashed" in html
 
 
 @pytest.mark.slow
