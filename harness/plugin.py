@@ -26,6 +26,7 @@ from _pytest.outcomes import Skipped
 
 from . import run_queue
 from .claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
+from .claim_checks import checks_of_test, unread_tolerance
 from .data import REQUIRED_FILES, DatasetMissingError, ensure_files
 from .env import assign_worker_gpu, resolve_device, split_cpu_threads
 from .finding import Finding
@@ -159,6 +160,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             seen.add(cid)
             # `-k params`, `-k 000/losses` etc. select by claim id and kind
             item.extra_keyword_matches.update({cid, entries[cid].kind, entries[cid].report})
+            unread = unread_tolerance(entries[cid], _tier(item), checks_of_test(item.path, item.originalname))
+            if unread and unread not in problems:
+                problems.append(unread)
     if _whole_claims_dir_collected(config, claim_items):  # a partial run cannot tell which entries lack tests
         for cid, entry in entries.items():
             if cid not in seen:

@@ -28,7 +28,7 @@ TOLERANCE_KEYS = ("abs", "rel", "margin")
 CHECK_TOLERANCES = {"check_within": ("abs", "rel"), "within": ("abs", "rel"), "check_at_least": ("abs",),
                     "check_ranks_first": ("margin",), "check_paired_better": ("margin",), "check_ordered": ("margin",),
                     "check_equivalent": ("abs", "margin"), "check_all_similar": ("abs", "margin")}
-# The keys a kind's claims may give, from the checks their tests call (tests/claim_checks.py verifies it):
+# The keys a kind's claims may give, from the checks their tests call (harness/claim_checks.py checks it at collection):
 # sizes and metrics sit within abs or rel of the number; orderings and mechanisms win by a margin, except
 # "no gain" orderings, which bound a paired difference with abs; thresholds are a headline (abs) or a
 # comparison (margin). Qualitative claims are not checked.

@@ -1,9 +1,7 @@
-"""Which checks each claim test calls, read from claims/ without running it, against its entry's tolerances.
+"""Which checks each claim test calls, against its entry's tolerances, over the whole claims/ directory.
 
-A check reads one tolerance key (harness.reference.CHECK_TOLERANCES); an entry whose runnable tier gives
-another key would get a silent zero slack (or an error) only when the claim runs. The claim tests are
-parsed, not imported: each test's checks are the `claim.check_*` / `claim.within` calls in its body and in
-the helper functions of its module that it calls.
+Collection checks each collected test (harness/claim_checks.py); this covers every entry at once,
+including the claims a selection leaves out, and flags a claim whose test calls no check at all.
 """
 from __future__ import annotations
 
@@ -11,22 +9,10 @@ import ast
 import re
 from pathlib import Path
 
-from harness.reference import CHECK_TOLERANCES, all_claims, load_all, runnable
+from harness.claim_checks import checks_called, module_functions, unread_tolerance
+from harness.reference import all_claims, load_all, runnable
 
 CLAIMS_DIR = Path(__file__).resolve().parents[1] / "claims"
-
-
-def _checks(fn: ast.FunctionDef, helpers: dict[str, ast.FunctionDef], seen: frozenset = frozenset()) -> set[str]:
-    found = set()
-    for node in ast.walk(fn):
-        if not isinstance(node, ast.Call):
-            continue
-        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
-        if name in CHECK_TOLERANCES:
-            found.add(name)
-        elif name in helpers and name not in seen:
-            found |= _checks(helpers[name], helpers, seen | {name})
-    return found
 
 
 def _claim_pattern(fn: ast.FunctionDef) -> str | None:
@@ -42,7 +28,7 @@ def checks_by_claim() -> dict[str, set[str]]:
     exact: dict[str, set[str]] = {}
     fallback: dict[str, set[str]] = {}
     for path in sorted(CLAIMS_DIR.glob("test_*.py")):
-        helpers = {n.name: n for n in ast.parse(path.read_text()).body if isinstance(n, ast.FunctionDef)}
+        helpers = module_functions(path)
         for fn in helpers.values():
             pattern = _claim_pattern(fn)
             if pattern is None:
@@ -51,7 +37,7 @@ def checks_by_claim() -> dict[str, set[str]]:
             target = fallback if pattern.startswith("{") else exact
             for cid in ids:
                 if (pattern.startswith("{") or regex.match(cid)) and cid not in target:
-                    target[cid] = _checks(fn, helpers)
+                    target[cid] = checks_called(fn, helpers)
     return {cid: exact.get(cid, fallback.get(cid, set())) for cid in ids}
 
 
@@ -63,9 +49,8 @@ def mismatches() -> list[str]:
         for tier, plan in entry.tiers.items():
             if not runnable(entry, plan):
                 continue
-            keys = {k for k in plan.tolerance if k != "why"}
-            unread = [c for c in sorted(checks[cid]) if not keys & set(CHECK_TOLERANCES[c])]
-            if unread or not checks[cid]:
-                problems.append(f"{entry.source_file} {cid} [{tier}]: tolerance {sorted(keys)}, checks "
-                                f"{sorted(checks[cid]) or 'none found'}")
+            if not checks[cid]:
+                problems.append(f"{entry.source_file} {cid} [{tier}]: no check found in its test")
+            elif (why := unread_tolerance(entry, tier, checks[cid])) is not None:
+                problems.append(why)
     return problems

@@ -294,3 +294,50 @@ def test_a_docstring_only_body_is_skipped_for_a_qualitative_entry_and_an_error_o
     done = run_pytest(project, "claims", "-m", "fast", "--no-report", "--report-dir", "out")
     assert done.returncode != 0 and "without making a check" in done.stdout, done.stdout
     assert findings_of(project)[("999/crash", "fast")]["verdict"] == "error"
+
+
+THRESHOLD_ENTRY = """
+report: 999_scratch
+title: Scratch
+claims:
+  - id: 999/headline
+    statement: "ResNet-18 has more than 11M parameters."
+    location: Section 1
+    kind: threshold
+    reported: 11.0
+    tiers:
+      fast: {tolerance: {margin: 0.1, why: a margin this check does not read}}
+      full: {skip: scratch}
+"""
+THRESHOLD_TEST = '''
+import pytest
+from harness.models import count_parameters, create_model
+
+@pytest.mark.synthetic_data  # reads no dataset
+@pytest.mark.claim("999/headline")
+def test_headline(claim):
+    claim.{call}("params (M)", count_parameters(create_model("resnet18")) / 1e6, claim.reported)
+'''
+
+
+@pytest.mark.slow
+def test_a_tolerance_key_the_test_does_not_read_fails_collection_naming_file_claim_and_field(tmp_path):
+    project = scratch(tmp_path, entry=THRESHOLD_ENTRY, test=THRESHOLD_TEST.format(call="check_at_least"))
+    done = run_pytest(project, "claims", "-m", "fast", "--report-dir", "out")
+    out = done.stdout + done.stderr
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, out
+    assert ("reference/999_scratch.yaml: claim '999/headline', field 'tiers.fast.tolerance' gives margin, "
+            "but its test's check_at_least reads abs") in out, out
+    assert not (project / "out").exists() and not (project / "runs").exists()  # nothing ran, nothing recorded
+
+
+@pytest.mark.slow
+def test_a_tolerance_key_missing_when_the_check_runs_is_an_error_never_a_verdict(tmp_path):
+    """A check collection cannot see (called by name): the missing key is a reference error, not a verdict."""
+    hidden = THRESHOLD_TEST.format(call='__getattribute__("check_" + "at_least")')
+    project = scratch(tmp_path, entry=THRESHOLD_ENTRY, test=hidden)
+    done = run_pytest(project, "claims", "-m", "fast", "--no-report", "--report-dir", "out")
+    assert done.returncode != 0
+    headline = findings_of(project)[("999/headline", "fast")]
+    assert headline["verdict"] == "error", headline
+    assert "'tiers.fast.tolerance.abs': this check reads abs; the tier gives ['margin']" in headline["error"]
