@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from . import data
+from . import cpu, data
 from .probes import EpochContext
 from .spec import Spec
 from .timing import PhaseTimer
@@ -31,7 +31,10 @@ from .train import (CorruptCheckpointWarning, Run, RunParts, _cpu_threads, _resu
                     build_optimizer_and_schedule, build_run, evaluate, normalization, train_step)
 
 STEPS = 2
-DEFAULT_IMAGES = 8  # images per rehearsed step: keeps a WRN-28-10 or a DPN-92 affordable on one core
+# Images per rehearsed step and in the rehearsed evaluation. On a CPU without native bf16 (AVX2) a bf16
+# convolution runs at reference-kernel speed, in proportion to the images: 2 keep the whole full tier
+# to minutes on 2 cores (benchmarks/README.md), where 8 took over 20 minutes.
+DEFAULT_IMAGES = 2
 # What ReduceLROnPlateau is fed while the schedule is stepped without training: a metric that never improves.
 FIXED_METRICS = {"train_loss": 1.0, "test_loss": 1.0, "train_acc": 0.5, "test_acc": 0.5}
 
@@ -51,6 +54,7 @@ class Rehearsal:
     planned_lr: list[float] = field(default_factory=list)  # at the start of each epoch, as curves["lr"]
     lr_note: str | None = None
     loss: list[float] = field(default_factory=list)  # the rehearsed steps' training losses
+    cpu_kernels: str = "portable"  # harness/cpu.py's kernels in force: no verdict rests on a rehearsal's floats
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,7 +64,7 @@ def rehearse(spec: Spec, *, data_root: str | None = None, download: bool | None 
              images: int = DEFAULT_IMAGES) -> Rehearsal:
     """Rehearse `spec` on the CPU; any exception becomes a failed Rehearsal carrying its message."""
     started, cpu_started = time.perf_counter(), time.process_time()
-    out = Rehearsal(key=spec.key, spec=spec.to_dict(), ok=False)
+    out = Rehearsal(key=spec.key, spec=spec.to_dict(), ok=False, cpu_kernels=cpu.in_force())
     device = torch.device("cpu")
     try:
         with _cpu_threads(device), warnings.catch_warnings():

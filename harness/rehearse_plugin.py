@@ -2,11 +2,14 @@
 
 `--rehearse` uses the plan's recording (harness/plan_plugin.py: the claim bodies run against a
 RecordingStore, outcomes are discarded, no findings are written). After each test has recorded
-its runs, the process that ran it rehearses those it has not rehearsed yet (harness/rehearse.py)
-and sends the results to the controller in the report's user_properties, so `-n N` spreads the
-rehearsals over workers. Runs that differ in their seed alone share one rehearsal (the seed only
-seeds the generators). The controller writes rehearsal.json and rehearsal.csv, prints the
-summary, and fails the session, naming the runs, when any rehearsal failed.
+its runs, the process that ran it rehearses those whose recipe no process of the session has
+taken yet (harness/rehearse.py; a marker file per recipe in a folder the controller hands every
+worker), and sends the results to the controller in the report's user_properties: `-n N`
+spreads the rehearsals over workers, and each recipe is rehearsed once. Runs that differ in
+their seed alone share one recipe (the seed only seeds the generators). Workers rehearse with
+the machine's own CPU kernels (harness/cpu.py): no verdict rests on a rehearsal's floats. The
+controller writes rehearsal.json and rehearsal.csv, prints the summary, and fails the session,
+naming the runs, when any rehearsal failed (or was taken by a worker that crashed).
 
 Registered by harness/plan_plugin.py (the rehearsal is a mode of its recording).
 """
@@ -14,18 +17,22 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from . import cpu
 from .rehearsal_files import summary_lines, write_rehearsal
 from .spec import Spec
 
 REHEARSE_DIR_ENV = "REPRO_REHEARSE_DIR"
 REQUESTS_KEY = "plan_requests"  # harness/plan_plugin.py's user_properties key for a test's runs
 REHEARSAL_KEY = "rehearsals"
+CLAIMS_DIR_INPUT = "rehearsal_claims_dir"  # the workerinput key of the controller's folder of taken recipes
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,24 +54,34 @@ def rehearsing(config: pytest.Config) -> bool:
 
 @dataclass
 class Rehearser:
-    """Per process: the rehearsals done so far, by the run's key without its seed."""
+    """Per process: rehearses each recipe (a run's Spec without its seed) that no process has taken yet.
+
+    Every process of the session shares `claims_dir`: a recipe is taken by creating its marker file
+    there, so under `-n N` each recipe is rehearsed once, by whichever worker meets it first.
+    """
 
     data_root: str | None
     download: bool | None
     images: int
-    done: dict[str, dict[str, Any]] = field(default_factory=dict)
+    claims_dir: Path
+
+    def take(self, recipe: str) -> bool:
+        """True for the first process that asks for `recipe` in this session."""
+        try:
+            (self.claims_dir / f"{recipe}.taken").touch(exist_ok=False)
+        except FileExistsError:
+            return False
+        return True
 
     def rehearse(self, spec: Spec) -> dict[str, Any]:
         from .rehearse import rehearse
 
-        recipe = spec.replace(seed=0).key
-        if recipe not in self.done:
-            self.done[recipe] = rehearse(spec, data_root=self.data_root, download=self.download,
-                                         images=self.images).to_dict()
-            return self.done[recipe]
-        shared = self.done[recipe]
-        return {**shared, "key": spec.key, "spec": spec.to_dict(), "seconds": 0.0, "cpu_seconds": 0.0,
-                "shared_with": shared["key"]}
+        return rehearse(spec, data_root=self.data_root, download=self.download, images=self.images).to_dict()
+
+
+def recipe_key(spec: Spec) -> str:
+    """Runs that differ in their seed alone share one rehearsal (the seed only seeds the generators)."""
+    return spec.replace(seed=0).key
 
 
 REHEARSER = pytest.StashKey[Rehearser]()
@@ -82,7 +99,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if _images(config) < 1:
         raise pytest.UsageError(f"--rehearse-images must be at least 1, got {config.getoption('rehearse_images')}")
     if not hasattr(config, "workerinput"):
+        # before pytest-xdist starts its workers: they rehearse with the machine's own CPU kernels (no verdict
+        # depends on a rehearsal's floats, and bf16 convolutions are several times faster there)
+        cpu.native_for_child_processes()
         config.pluginmanager.register(RehearsalSession(config), "reproducibility-rehearsal-session")
+
+
+def _claims_dir(config: pytest.Config) -> Path:
+    """The session's folder of taken recipes: the controller's, handed to each worker in its workerinput."""
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        return Path(worker[CLAIMS_DIR_INPUT])
+    return config.pluginmanager.get_plugin("reproducibility-rehearsal-session").claims_dir
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # outside plan_plugin's wrapper: its requests are recorded by then
@@ -95,11 +123,17 @@ def pytest_runtest_call(item: pytest.Item):
 
 
 def _rehearse_item(item: pytest.Item) -> None:
+    """Rehearse the recipes of this test's runs that no process has taken; send each run's recipe with them."""
     recorded = [json.loads(value) for name, value in item.user_properties if name == REQUESTS_KEY]
     rehearser = _rehearser(item.config)
-    results = [rehearser.rehearse(Spec.from_dict(run["spec"])) for entry in recorded for run in entry["runs"]]
-    if results:
-        item.user_properties.append((REHEARSAL_KEY, json.dumps(results)))
+    recipes, results = {}, []
+    for run in (run for entry in recorded for run in entry["runs"]):
+        spec = Spec.from_dict(run["spec"])
+        recipes[run["key"]] = recipe = recipe_key(spec)
+        if rehearser.take(recipe):
+            results.append({**rehearser.rehearse(spec), "recipe": recipe})
+    if recipes:
+        item.user_properties.append((REHEARSAL_KEY, json.dumps({"recipes": recipes, "results": results})))
 
 
 def _rehearser(config: pytest.Config) -> Rehearser:
@@ -108,18 +142,26 @@ def _rehearser(config: pytest.Config) -> Rehearser:
         from .plugin import SETTINGS
 
         config.stash[REHEARSER] = Rehearser(config.getoption("data_root"), config.stash[SETTINGS].download,
-                                            _images(config))
+                                            _images(config), _claims_dir(config))
     return config.stash[REHEARSER]
 
 
 class RehearsalSession:
-    """Controller side: gather the rehearsals and the claims of each run; write, print, fail on a failure."""
+    """Controller side: hand out the folder of taken recipes, gather each run's rehearsal and claims; write,
+    print, fail on a failure."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.runs: dict[str, dict[str, Any]] = {}
+        self.claims_dir = Path(tempfile.mkdtemp(prefix="rehearsal-taken-"))
+        self.specs: dict[str, dict[str, Any]] = {}  # run key -> its Spec
+        self.recipes: dict[str, str] = {}  # run key -> its recipe
+        self.results: dict[str, dict[str, Any]] = {}  # recipe -> the one rehearsal of it
         self.claims: dict[str, set[str]] = {}
         self.lines: list[str] = []
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node) -> None:  # pytest-xdist, before each worker starts
+        node.workerinput[CLAIMS_DIR_INPUT] = str(self.claims_dir)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -129,16 +171,33 @@ class RehearsalSession:
                 recorded = json.loads(value)
                 for run in recorded["runs"]:
                     self.claims.setdefault(run["key"], set()).add(recorded["claim"])
+                    self.specs[run["key"]] = run["spec"]
             elif name == REHEARSAL_KEY:
-                for result in json.loads(value):
-                    self.runs.setdefault(result["key"], result)
+                sent = json.loads(value)
+                self.recipes.update(sent["recipes"])
+                for result in sent["results"]:
+                    self.results.setdefault(result.pop("recipe"), result)
+
+    def _run(self, key: str) -> dict[str, Any]:
+        """The run's entry: its recipe's rehearsal, marked as shared when another seed's run was rehearsed."""
+        result = self.results.get(self.recipes.get(key, ""))
+        if result is None:  # its recipe was taken by a process that never reported it (it crashed)
+            return {"key": key, "spec": self.specs[key], "ok": False, "seconds": 0.0, "cpu_seconds": 0.0,
+                    "error": "not rehearsed: the process that took its recipe ended before reporting it",
+                    "planned_lr": []}
+        if result["key"] == key:
+            return dict(result)
+        return {**result, "key": key, "spec": self.specs[key], "seconds": 0.0, "cpu_seconds": 0.0,
+                "shared_with": result["key"]}
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        runs = [{**r, "claims": sorted(self.claims.get(k, ()))} for k, r in sorted(self.runs.items())]
+        shutil.rmtree(self.claims_dir, ignore_errors=True)
+        runs = [{**self._run(k), "claims": sorted(self.claims[k])} for k in sorted(self.specs)]
         out_dir = Path(self.config.getoption("rehearse_dir") or os.environ.get(REHEARSE_DIR_ENV) or "rehearsal")
         selection = {"args": list(self.config.invocation_params.args),
                      "markexpr": self.config.getoption("markexpr"), "keyword": self.config.getoption("keyword"),
-                     "images": _images(self.config)}
+                     "images": _images(self.config),
+                     "cpu_kernels": sorted({r.get("cpu_kernels") or "portable" for r in runs})}
         json_path, csv_path = write_rehearsal(runs, selection, out_dir)
         self.lines = summary_lines(runs) + [f"rehearsal: written to {json_path} and {csv_path}"]
         if any(not r["ok"] for r in runs):

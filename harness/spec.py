@@ -111,7 +111,7 @@ class Spec:
         payload: dict[str, Any] = {"format": RESULT_FORMAT_VERSION, "spec": spec}
         if self.device != "cpu":  # a CUDA run never shares a key with a CPU run
             payload["device"] = self.device
-        if cpu.mode() != "portable":  # machine-dependent CPU numerics never share a key with portable ones
+        if self.device == "cpu" and cpu.mode() != "portable":  # machine-dependent CPU numerics: their own key
             payload["cpu_kernels"] = cpu.mode()
         return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 

@@ -100,6 +100,17 @@ def test_native_runs_never_share_a_run_key_with_portable_ones(monkeypatch):
     assert spec.key != portable
 
 
+def test_the_cpu_kernels_do_not_enter_the_key_of_a_gpu_run(monkeypatch):
+    """A CUDA run's numerics are the GPU's: a rehearsal under native CPU kernels names it by the plan's key."""
+    from harness.spec import Spec
+
+    spec = Spec(model="lenet_mnist", dataset="mnist", device="cuda")
+    monkeypatch.setenv(cpu.KERNELS_ENV, "portable")
+    portable = spec.key
+    monkeypatch.setenv(cpu.KERNELS_ENV, "native")
+    assert spec.key == portable
+
+
 def test_an_unknown_kernel_mode_is_a_clear_error(monkeypatch):
     monkeypatch.setenv(cpu.KERNELS_ENV, "fastest")
     with pytest.raises(cpu.CpuKernelError, match="portable, native"):
