@@ -48,9 +48,12 @@ def scratch(tmp_path, entry=ENTRY, test=TEST):
     return tmp_path
 
 
-def run_pytest(project, *args, env=None):
+def run_pytest(project, *args, env=None, drop=()):
+    """pytest in `project`, with this environment plus `env`, less the variables named in `drop`."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), REPRO_REFERENCE=str(project / "reference"),
                REPRO_RUNS=str(project / "runs"), PYTHONDONTWRITEBYTECODE="1", **(env or {}))
+    for name in drop:
+        env.pop(name, None)
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers", *args],
                           cwd=project, env=env, capture_output=True, text=True, timeout=300)
 

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from harness import cpu
 from harness.rehearsal_files import load_rehearsal, write_rehearsal
 from harness.rehearse import rehearse
 from harness.spec import Spec
@@ -77,6 +78,24 @@ def test_rehearsal_of_a_selection_writes_every_distinct_run(rehearsed):
         assert Spec.from_dict(run["spec"]).key == run["key"] and len(run["planned_lr"]) == run["spec"]["epochs"]
     assert (project / "out" / "rehearsal.csv").read_text().count("\n") == 5
     assert "rehearsal: 4 distinct runs (2 rehearsed" in done.stdout and "4 ok, 0 failed" in done.stdout
+
+
+@pytest.mark.slow
+def test_under_two_workers_each_recipe_is_rehearsed_once_on_the_machines_own_kernels(tmp_path):
+    (tmp_path / "project").mkdir()
+    (tmp_path / "tmp").mkdir()
+    project = scratch(tmp_path / "project", entry=ENTRY, test=TEST)
+    done = run_pytest(project, "claims", "-m", "full", "--rehearse", "--rehearse-dir", "out", "-n", "2",
+                      env={"TMPDIR": str(tmp_path / "tmp")},
+                      drop=(cpu.KERNELS_ENV, *cpu.PORTABLE_KERNELS))  # as in a user's shell
+    assert done.returncode == 0, done.stdout + done.stderr
+    doc = load_rehearsal(project / "out" / "rehearsal.json")
+    rehearsed = [r for r in doc["runs"] if not r.get("shared_with")]
+    assert doc["summary"]["runs"] == 4 and len(rehearsed) == 2  # 2 recipes x 2 seeds, each recipe once
+    assert len({Spec.from_dict(r["spec"]).replace(seed=0).key for r in rehearsed}) == 2
+    assert all(r["seconds"] > 0 for r in rehearsed)
+    assert doc["selection"]["cpu_kernels"] == ["native"] and {r["cpu_kernels"] for r in doc["runs"]} == {"native"}
+    assert not list((tmp_path / "tmp").glob("rehearsal-taken-*"))  # the markers are cleaned up
 
 
 @pytest.mark.slow
