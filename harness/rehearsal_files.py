@@ -17,8 +17,8 @@ from .plan import read_versioned
 
 REHEARSAL_FORMAT = 1
 CSV_COLUMNS = ("key", "ok", "model", "dataset", "epochs", "steps_per_epoch", "precision", "seed", "probes",
-               "seconds", "cpu_seconds", "cpu_kernels", "shared_with", "error", "error_at", "lr_first", "lr_last", "lr_note",
-               "claims")
+               "seconds", "cpu_seconds", "cpu_kernels", "shared_with", "error", "error_at", "lr_first", "lr_last",
+               "lr_note", "claims")
 
 
 def _summary(runs: list[Mapping[str, Any]]) -> dict[str, Any]:
