@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,13 +24,14 @@ from typing import Any
 import pytest
 
 from . import cpu
+from .markers import TakenKeys
 from .rehearsal_files import summary_lines, write_rehearsal
 from .spec import Spec
 
 REHEARSE_DIR_ENV = "REPRO_REHEARSE_DIR"
 REQUESTS_KEY = "plan_requests"  # harness/plan_plugin.py's user_properties key for a test's runs
 REHEARSAL_KEY = "rehearsals"
-CLAIMS_DIR_INPUT = "rehearsal_claims_dir"  # the workerinput key of the controller's folder of taken recipes
+TAKEN_INPUT = "rehearsal_taken_dir"  # the workerinput key of the controller's folder of taken recipes
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,22 +55,14 @@ def rehearsing(config: pytest.Config) -> bool:
 class Rehearser:
     """Per process: rehearses each recipe (a run's Spec without its seed) that no process has taken yet.
 
-    Every process of the session shares `claims_dir`: a recipe is taken by creating its marker file
-    there, so under `-n N` each recipe is rehearsed once, by whichever worker meets it first.
+    Every process of the session shares `taken` (harness/markers.py), so under `-n N` each recipe
+    is rehearsed once, by whichever worker meets it first.
     """
 
     data_root: str | None
     download: bool | None
     images: int
-    claims_dir: Path
-
-    def take(self, recipe: str) -> bool:
-        """True for the first process that asks for `recipe` in this session."""
-        try:
-            (self.claims_dir / f"{recipe}.taken").touch(exist_ok=False)
-        except FileExistsError:
-            return False
-        return True
+    taken: TakenKeys
 
     def rehearse(self, spec: Spec) -> dict[str, Any]:
         from .rehearse import rehearse
@@ -105,12 +96,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(RehearsalSession(config), "reproducibility-rehearsal-session")
 
 
-def _claims_dir(config: pytest.Config) -> Path:
-    """The session's folder of taken recipes: the controller's, handed to each worker in its workerinput."""
+def _taken(config: pytest.Config) -> TakenKeys:
+    """The session's taken recipes: the controller's folder, handed to each worker in its workerinput."""
     worker = getattr(config, "workerinput", None)
     if worker is not None:
-        return Path(worker[CLAIMS_DIR_INPUT])
-    return config.pluginmanager.get_plugin("reproducibility-rehearsal-session").claims_dir
+        return TakenKeys(worker[TAKEN_INPUT])
+    return config.pluginmanager.get_plugin("reproducibility-rehearsal-session").taken
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # outside plan_plugin's wrapper: its requests are recorded by then
@@ -130,7 +121,7 @@ def _rehearse_item(item: pytest.Item) -> None:
     for run in (run for entry in recorded for run in entry["runs"]):
         spec = Spec.from_dict(run["spec"])
         recipes[run["key"]] = recipe = recipe_key(spec)
-        if rehearser.take(recipe):
+        if rehearser.taken.take(recipe):
             results.append({**rehearser.rehearse(spec), "recipe": recipe})
     if recipes:
         item.user_properties.append((REHEARSAL_KEY, json.dumps({"recipes": recipes, "results": results})))
@@ -142,7 +133,7 @@ def _rehearser(config: pytest.Config) -> Rehearser:
         from .plugin import SETTINGS
 
         config.stash[REHEARSER] = Rehearser(config.getoption("data_root"), config.stash[SETTINGS].download,
-                                            _images(config), _claims_dir(config))
+                                            _images(config), _taken(config))
     return config.stash[REHEARSER]
 
 
@@ -152,7 +143,7 @@ class RehearsalSession:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.claims_dir = Path(tempfile.mkdtemp(prefix="rehearsal-taken-"))
+        self.taken = TakenKeys.create(prefix="rehearsal-taken-")
         self.specs: dict[str, dict[str, Any]] = {}  # run key -> its Spec
         self.recipes: dict[str, str] = {}  # run key -> its recipe
         self.results: dict[str, dict[str, Any]] = {}  # recipe -> the one rehearsal of it
@@ -161,7 +152,7 @@ class RehearsalSession:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node) -> None:  # pytest-xdist, before each worker starts
-        node.workerinput[CLAIMS_DIR_INPUT] = str(self.claims_dir)
+        node.workerinput[TAKEN_INPUT] = str(self.taken.path)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -191,7 +182,7 @@ class RehearsalSession:
                 "shared_with": result["key"]}
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        shutil.rmtree(self.claims_dir, ignore_errors=True)
+        self.taken.remove()
         runs = [{**self._run(k), "claims": sorted(self.claims[k])} for k in sorted(self.specs)]
         out_dir = Path(self.config.getoption("rehearse_dir") or os.environ.get(REHEARSE_DIR_ENV) or "rehearsal")
         selection = {"args": list(self.config.invocation_params.args),

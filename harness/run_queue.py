@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .markers import TakenKeys
 from .spec import Spec
 
 QUEUE_ENV = "REPRO_RUN_QUEUE"  # "on" enables the queue (as --run-queue does)
@@ -59,28 +58,17 @@ def plan_queue(args: list[str], cwd: str | os.PathLike, out_dir: Path) -> tuple[
         time.perf_counter() - started
 
 
-class QueueDir:
+class QueueDir(TakenKeys):
     """Where one session's queue lives: the run list and one marker per run taken."""
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
 
     @classmethod
     def create(cls, runs: list[dict[str, Any]]) -> "QueueDir":
-        queue = cls(tempfile.mkdtemp(prefix="cifar-claims-queue-"))
+        queue = super().create(prefix="cifar-claims-queue-")
         (queue.path / "runs.json").write_text(json.dumps(runs))
         return queue
 
     def runs(self) -> list[dict[str, Any]]:
         return json.loads((self.path / "runs.json").read_text())
-
-    def take(self, key: str) -> bool:
-        """True for exactly one caller per key across processes (O_EXCL on a shared local folder)."""
-        try:
-            os.close(os.open(self.path / f"{key}.taken", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            return False
-        return True
 
     def finish(self, key: str, seconds: float, ok: bool) -> None:
         """Mark a taken run as trained (or failed) after `seconds`, for the progress line."""
@@ -106,9 +94,6 @@ class QueueDir:
             measured += float(record.get("seconds", 0.0))
             est_done += float(run["est_seconds"])
         return QueueProgress(done, failed, len(runs), measured, est_done, est_left)
-
-    def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
 
 
 @dataclass(frozen=True)
