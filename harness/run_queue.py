@@ -1,18 +1,22 @@
-"""Runs, not tests, as the unit of work under `-n N --run-queue`: train the selection's missing runs first, longest first.
+"""Runs, not tests, as the unit of work under `-n N --run-queue`: train the selection's missing runs longest first.
 
 Without a queue each worker trains the runs of its own tests one after another, and waits on
 another worker's lock whenever two tests share a run; the wall time then depends on the order
 tests happen to be handed out, and one long run at the end leaves the other workers idle.
 With it, the controller plans the selection once (`--plan` in a subprocess: the same claim
-bodies against a RecordingStore, nothing trained), and every worker, before its first test,
-takes the longest run no worker has taken yet (an O_EXCL marker file per run key) and trains it
-into the run store, until none is left. The tests then read their runs from the store.
+bodies against a RecordingStore, nothing trained) while the workers start and run their first
+tests; as soon as the plan is published, every worker, before its next test, takes the longest
+run no worker has taken yet (an O_EXCL marker file per run key) and trains it into the run
+store, until none is left. The tests then read their runs from the store. Planning alongside
+the first tests rather than before them keeps its cost (seconds of one core) from idling every
+worker.
 
 The queue only orders training; it decides nothing. A run that fails in the queue is left to
 the claims that need it: their tests meet the same error and record it as an error finding.
 A run the plan did not foresee (a claim whose later requests depend on measured values) is
-trained by its test as before. Each finished run leaves a `.done` marker with its seconds, from
-which the controller prints the queue's progress and the time left (`progress_line`).
+trained by its test as before, and so is a run a test asked for before the plan was ready (the
+queue then finds it in the store). Each finished run leaves a `.done` marker with its seconds,
+from which the controller prints the queue's progress and the time left (`progress_line`).
 """
 from __future__ import annotations
 
@@ -38,34 +42,50 @@ class RunQueueWarning(UserWarning):
     """The queue could not be planned or a queued run failed; the tests train (or fail) as without it."""
 
 
-def plan_queue(args: list[str], cwd: str | os.PathLike, out_dir: Path) -> tuple[list[dict[str, Any]], float]:
-    """The uncached runs of a selection, longest first, from a `--plan` session over the same arguments.
-
-    Returns (runs, seconds the planning took). Each run is {"key", "spec", "est_seconds"}.
-    """
-    started = time.perf_counter()
+def start_plan(args: list[str], cwd: str | os.PathLike, out_dir: Path) -> subprocess.Popen:
+    """Start a `--plan` session over the same arguments; `read_plan` collects its result."""
     command = [sys.executable, "-m", "pytest", *args, "--plan", "--plan-dir", str(out_dir),
                "-n", "0", "-q", "-p", "no:cacheprovider"]
     env = {**os.environ, QUEUE_ENV: "off"}
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=PLAN_TIMEOUT_S)
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def read_plan(process: subprocess.Popen, out_dir: Path) -> list[dict[str, Any]]:
+    """The uncached runs of a finished `start_plan` session, longest first: each {"key", "spec", "est_seconds"}."""
+    try:
+        output, _ = process.communicate(timeout=PLAN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise RuntimeError(f"planning the selection took over {PLAN_TIMEOUT_S} s") from None
     plan_path = out_dir / "plan.json"
-    if done.returncode not in (0, 5) or not plan_path.exists():  # 5: nothing selected
-        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
-        raise RuntimeError(f"planning the selection wrote no plan (exit {done.returncode}): " + " | ".join(tail))
+    if process.returncode not in (0, 5) or not plan_path.exists():  # 5: nothing selected
+        tail = (output or "").strip().splitlines()[-5:]
+        raise RuntimeError(f"planning the selection wrote no plan (exit {process.returncode}): " + " | ".join(tail))
     runs = [r for r in json.loads(plan_path.read_text())["runs"] if not r["cached"]]
     runs.sort(key=lambda r: (-float(r["est_seconds"]), r["key"]))
-    return [{"key": r["key"], "spec": r["spec"], "est_seconds": r["est_seconds"]} for r in runs], \
-        time.perf_counter() - started
+    return [{"key": r["key"], "spec": r["spec"], "est_seconds": r["est_seconds"]} for r in runs]
 
 
 class QueueDir(TakenKeys):
-    """Where one session's queue lives: the run list and one marker per run taken."""
+    """Where one session's queue lives: the run list once the plan is published, and one marker per run taken."""
 
     @classmethod
-    def create(cls, runs: list[dict[str, Any]]) -> "QueueDir":
+    def create(cls, runs: list[dict[str, Any]] | None = None) -> "QueueDir":
+        """A queue folder; with `runs` it is published at once, otherwise it waits for `publish`."""
         queue = super().create(prefix="cifar-claims-queue-")
-        (queue.path / "runs.json").write_text(json.dumps(runs))
+        if runs is not None:
+            queue.publish(runs)
         return queue
+
+    def publish(self, runs: list[dict[str, Any]]) -> None:
+        """Hand the planned runs to the workers (whole or not at all: they poll for the file)."""
+        tmp = self.path / "runs.json.tmp"
+        tmp.write_text(json.dumps(runs))
+        os.replace(tmp, self.path / "runs.json")
+
+    def ready(self) -> bool:
+        return (self.path / "runs.json").exists()
 
     def runs(self) -> list[dict[str, Any]]:
         return json.loads((self.path / "runs.json").read_text())

@@ -244,7 +244,7 @@ def test_under_two_workers_the_queue_trains_the_planned_runs_before_the_tests(tm
     project = scratch(tmp_path, entry=QUEUED_ENTRY, test=QUEUED_TEST)
     done = run_pytest(project, "claims", "-m", "fast", "-n", "2", "--run-queue", "--no-report", "--report-dir", "out")
     out = done.stdout + done.stderr
-    assert "run queue: 3 runs to train first" in out, out  # two claims, three shared seeds: three runs
+    assert "run queue: 3 runs to train, longest first" in out, out  # two claims, three shared seeds: three runs
     assert len(list((project / "runs").glob("*/result.json"))) == 3
     assert {f["verdict"] for f in findings_of(project).values()} <= {"reproduced", "inconclusive"}, out
     off = run_pytest(project, "claims", "-m", "fast", "-n", "2", "--no-report", "--report-dir", "o2")

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
-from harness.run_queue import QueueDir, RunQueueWarning, drain, progress_line
+from harness.run_queue import QueueDir, RunQueueWarning, drain, progress_line, read_plan
 from harness.spec import Spec
 
 
@@ -105,3 +107,19 @@ def test_drain_leaves_a_done_marker_for_every_run_it_trained_or_failed():
     progress = queue.progress()
     assert (progress.done, progress.failed) == (2, 1)
     queue.remove()
+
+
+def test_a_queue_created_before_its_plan_is_published_whole_later():
+    queue = QueueDir.create()
+    assert not queue.ready()  # workers go on with their tests meanwhile
+    queue.publish(_runs(0, 1))
+    assert queue.ready() and [r["est_seconds"] for r in queue.runs()] == [10.0, 9.0]
+    assert not list(queue.path.glob("*.tmp"))
+    queue.remove()
+
+
+def test_read_plan_names_the_failure_of_a_planning_session_that_wrote_no_plan(tmp_path):
+    failing = subprocess.Popen([sys.executable, "-c", "print('ERROR: bad selection'); raise SystemExit(4)"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with pytest.raises(RuntimeError, match=r"wrote no plan \(exit 4\): ERROR: bad selection"):
+        read_plan(failing, tmp_path)
