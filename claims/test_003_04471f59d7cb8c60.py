@@ -8,8 +8,8 @@ from statistics import fmean
 
 import pytest
 
-from harness.readings import (best, epoch_time, final_train_acc, final_train_loss, mean_acc_drop, mean_train_acc,
-                              mean_train_loss, per_arm)
+from harness.readings import (best, early, epoch_time, final_train_acc, final_train_loss, mean_acc_drop,
+                              mean_train_acc, mean_train_loss, per_arm)
 from harness.sizes import model_size
 from harness.spec import Spec
 
@@ -57,6 +57,14 @@ def arch_spec(label):
 
 def arch_runs(claim, label):
     return claim.runs(arch_spec(label), label=label)
+
+
+EARLY_EPOCHS = 20  # the first tenth of the 200 epochs: convergence speed
+
+
+def early_acc(runs):
+    """Mean test accuracy over the first EARLY_EPOCHS epochs, per seed (the area under the early curve)."""
+    return early(runs, EARLY_EPOCHS)
 
 
 def error_pct(runs):
@@ -120,6 +128,24 @@ def test_dpn_and_dla_have_not_converged_in_200_epochs(claim, model):
 def test_deeper_resnet50_is_worse_than_resnet18(claim):
     """Sec. 1.1.4, Depth: ResNet-18 gains higher accuracy than ResNet-50 under 200 epochs."""
     _paired(claim, "resnet18", "resnet50")
+
+
+@pytest.mark.claim("003/depth-resnet50-converges-slower")
+def test_deeper_resnet50_converges_more_slowly(claim):
+    """Sec. 1.1.4, Depth: a deeper network is "not always a good idea ... because of the model complexity and converging
+    time": ResNet-18 learns faster than ResNet-50 (mean test accuracy over the first epochs)."""
+    _paired(claim, "resnet18", "resnet50", metric=early_acc,
+            metric_name=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
+
+
+@pytest.mark.claim("003/width-convergence-not-slower")
+def test_wider_resnext29_does_not_converge_much_more_slowly(claim):
+    """Sec. 1.1.4, Width: "a wider network can always achieve better accuracy, for the convergence speed does not slow
+    down much": ResNeXt-29 2x64d's mean test accuracy over the first epochs is at most the tolerance below 2x32d's."""
+    runs = {label: arch_runs(claim, label) for label in ("resnext29_2x64d", "resnext29_2x32d")}
+    claim.figure("curves", "Test accuracy per epoch, resnext29_2x64d and resnext29_2x32d", runs)
+    diffs = [a - b for a, b in zip(early_acc(runs["resnext29_2x64d"]), early_acc(runs["resnext29_2x32d"]))]
+    claim.check_at_least(f"2x64d - 2x32d mean test accuracy over the first {EARLY_EPOCHS} epochs", diffs, 0.0)
 
 
 @pytest.mark.claim("003/width-resnext29-2x64d-beats-2x32d")
@@ -205,6 +231,12 @@ def test_cardinality_is_the_most_effective_dimension(claim):
     runs = {label: arch_runs(claim, label) for label in RESNEXT50_BY_CARDINALITY}
     claim.check_ranks_first("resnext50_32x4d", per_arm(best, runs),
                             metric="best test accuracy")
+
+
+@pytest.mark.claim("003/gradcam-resnet18")
+def test_gradcam_maps_of_resnet18(claim):
+    """Sec. 1.3, Figure 13: "The following figure shows the results of Grad-CAM for ResNet-18" (maps without a
+    statement about them)."""
 
 
 @pytest.mark.claim("003/best-model/wrn28_10-cutout-acc")

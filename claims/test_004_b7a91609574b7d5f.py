@@ -47,6 +47,12 @@ STABLE_EPOCHS = 50
 STABLE = slice(None, STABLE_EPOCHS)
 
 
+def check_steadier(claim, runs, steadier, other):
+    """`steadier`'s test accuracy falls less between epochs over the first STABLE_EPOCHS epochs, seed-paired."""
+    claim.check_paired_better(steadier, steadiness(runs[steadier], STABLE), other, steadiness(runs[other], STABLE),
+                              metric=f"minus mean fall of test accuracy per epoch, epochs 1-{STABLE_EPOCHS}")
+
+
 # -- Sec. 1: data and split ----------------------------------------------------------
 
 @pytest.mark.claim("004/dataset/60k-images")
@@ -130,9 +136,7 @@ def test_bn_trains_faster(claim):
 def test_bn_trains_more_stably(claim):
     """Sec. 3.1, Fig. 3: BN enables more stable training (smaller epoch-to-epoch swings of test accuracy)."""
     runs = bn_runs(claim)
-    claim.check_paired_better("with BN", steadiness(runs["with BN"], STABLE),
-                              "without BN", steadiness(runs["without BN"], STABLE),
-                              metric=f"minus mean fall of test accuracy per epoch, epochs 1-{STABLE_EPOCHS}")
+    check_steadier(claim, runs, "with BN", "without BN")
 
 
 @pytest.mark.claim("004/bn/mechanism")
@@ -170,9 +174,7 @@ def test_shortcut_converges_faster(claim):
 def test_shortcut_trains_more_stably(claim):
     """Sec. 3.1, Fig. 4: the training procedure becomes more stable with residual connections."""
     runs = shortcut_runs(claim)
-    claim.check_paired_better("shortcut", steadiness(runs["shortcut"], STABLE),
-                              "no shortcut", steadiness(runs["no shortcut"], STABLE),
-                              metric=f"minus mean fall of test accuracy per epoch, epochs 1-{STABLE_EPOCHS}")
+    check_steadier(claim, runs, "shortcut", "no shortcut")
 
 
 @pytest.mark.claim("004/shortcut/mechanism")
@@ -204,6 +206,14 @@ def test_momentum_runs_faster_than_plain_sgd(claim):
     claim.check_paired_better("momentum", early(runs["momentum"], EARLY_EPOCHS),
                               "no momentum", early(runs["no momentum"], EARLY_EPOCHS),
                               metric=f"mean test accuracy over the first {EARLY_EPOCHS} epochs")
+
+
+@pytest.mark.claim("004/momentum/more-stable")
+def test_momentum_trains_more_stably(claim):
+    """Sec. 3.2, Fig. 5: with momentum, like "an iron ball ... the trajectory is more stable": smaller epoch-to-epoch
+    falls of test accuracy than plain SGD, read as for BN and shortcuts."""
+    runs = momentum_runs(claim)
+    check_steadier(claim, runs, "momentum", "no momentum")
 
 
 @pytest.mark.claim("004/momentum/mechanism")
@@ -297,6 +307,12 @@ def test_multi_margin_loss_landscape_decreases_faster(claim):
 
 
 # -- Sec. 3.2: learning rate (Fig. 8) --------------------------------------------------
+
+@pytest.mark.claim("004/lr/too-high-too-low")
+def test_too_high_or_too_low_learning_rates(claim):
+    """Sec. 3.2: a too high learning rate jumps over minima, a too low one converges slowly or gets stuck (background;
+    no such learning rate is trained)."""
+
 
 @pytest.mark.claim("004/lr/cosine-vs-fixed")
 def test_cosine_annealing_vs_fixed_learning_rate(claim):
