@@ -30,6 +30,7 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .atomic import atomic_write_text
 from .markers import TakenKeys
 from .spec import Spec
 
@@ -80,9 +81,7 @@ class QueueDir(TakenKeys):
 
     def publish(self, runs: list[dict[str, Any]]) -> None:
         """Hand the planned runs to the workers (whole or not at all: they poll for the file)."""
-        tmp = self.path / "runs.json.tmp"
-        tmp.write_text(json.dumps(runs))
-        os.replace(tmp, self.path / "runs.json")
+        atomic_write_text(self.path / "runs.json", json.dumps(runs))
 
     def ready(self) -> bool:
         return (self.path / "runs.json").exists()
@@ -92,10 +91,7 @@ class QueueDir(TakenKeys):
 
     def finish(self, key: str, seconds: float, ok: bool) -> None:
         """Mark a taken run as trained (or failed) after `seconds`, for the progress line."""
-        marker = self.path / f"{key}.done"
-        tmp = marker.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"seconds": seconds, "ok": ok}))
-        os.replace(tmp, marker)
+        atomic_write_text(self.path / f"{key}.done", json.dumps({"seconds": seconds, "ok": ok}))
 
     def progress(self) -> "QueueProgress":
         """How far the workers are: runs finished and failed, and estimated vs. measured seconds."""
