@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from . import cpu, data
+from . import cpu, data, portable_ops
 from .atomic import atomic_write
 from .cuda_flags import cuda_flags
 from .env import environment, run_device
@@ -119,11 +119,13 @@ def memory_format(device: torch.device) -> torch.memory_format:
 
 @contextlib.contextmanager
 def _cpu_threads(device: torch.device):
-    """A CPU run trains with the fixed thread count of harness/cpu.py, then restores the caller's."""
+    """A CPU run trains with the fixed thread count of harness/cpu.py (and, portable, harness/portable_ops.py), then restores the caller's."""
     if device.type != "cpu":
         yield
         return
     cpu.check()
+    if cpu.in_force() == "portable":
+        portable_ops.install()  # ReLU's backward without the slow scalar select
     previous = torch.get_num_threads()
     torch.set_num_threads(cpu.training_threads(previous))
     try:
