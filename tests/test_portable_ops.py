@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness import portable_ops
+from harness import cpu, portable_ops
 from harness.spec import Spec
 from harness.train import train
 
@@ -70,3 +70,13 @@ def test_a_training_run_is_bitwise_the_same_with_either_kernel(aten_kernel, monk
     assert with_stand_in.curves["train_loss"] == with_aten.curves["train_loss"]
     assert with_stand_in.curves["test_loss"] == with_aten.curves["test_loss"]
     assert with_stand_in.test_correct == with_aten.test_correct
+
+
+def test_a_portable_cpu_run_puts_the_stand_in_in_force(aten_kernel):
+    if cpu.in_force() != "portable":
+        pytest.skip("this process runs the machine's own kernels: no stand-in")
+    spec = Spec(model="lenet_mnist", dataset="synthetic_mnist", epochs=1, batch_size=32, lr=0.01,
+                train_subset=64, test_subset=32, seed=1)
+    assert not portable_ops.installed()
+    train(spec, device="cpu", progress=False)
+    assert portable_ops.installed()
