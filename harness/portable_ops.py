@@ -4,12 +4,13 @@ Under `ATEN_CPU_CAPABILITY=default` (harness/cpu.py) ATen's element-wise kernels
 vector code, and ReLU's backward (`threshold_backward`, a select) becomes the slowest of them:
 3.7 ms on a 128x4x32x32 batch against 0.4 ms for the forward, 15-20% of a training step of every
 ReLU net of the fast tier (benchmarks/README.md). The same gradient is the incoming one times
-the 0/1 mask of the kept positions; a compare into floats, a negate, an add and a multiply stay fast without vector
-code (0.8 ms). A product with 1.0 or 0.0 needs no rounding, so the kept gradients are bitwise the
-ones ATen computes. The only differences are at masked positions: -0.0 instead of +0.0 where the
+the 0/1 mask of the kept positions; a compare into floats, a negate, an add and a multiply stay
+fast without vector code (0.8 ms). A product with 1.0 or 0.0 needs no rounding, so the kept
+gradients are bitwise the ones ATen computes. The only differences are at masked positions: -0.0 instead of +0.0 where the
 incoming gradient is negative, and NaN instead of 0 where it is not finite (a run that is
-diverging anyway). A zero's sign changes no sum it enters and no weight it updates, and training
-runs are bitwise equal with and without this kernel (tests/test_portable_ops.py).
+diverging anyway). A zero's sign does not change a sum that has any nonzero term, nor a weight
+it updates, and training runs are bitwise equal with and without this kernel
+(tests/test_portable_ops.py; all 135 fast-tier runs, benchmarks/README.md).
 
 Installed for CPU runs under the portable kernels only: the machine's own (vectorised) kernels
 need no stand-in. The registration is process-wide and stays until `remove()`.

@@ -119,7 +119,7 @@ def memory_format(device: torch.device) -> torch.memory_format:
 
 @contextlib.contextmanager
 def _cpu_threads(device: torch.device):
-    """A CPU run trains with the fixed thread count of harness/cpu.py (and, portable, harness/portable_ops.py), then restores the caller's."""
+    """A CPU run trains with harness/cpu.py's thread count (and portable_ops' ReLU backward), then restores the caller's threads."""
     if device.type != "cpu":
         yield
         return

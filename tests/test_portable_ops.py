@@ -47,11 +47,16 @@ def test_relu_autograd_uses_the_stand_in_once_installed(aten_kernel):
     try:
         assert portable_ops.installed()
         x = torch.tensor([-1.0, 0.0, 2.0], requires_grad=True)
-        torch.relu(x).backward(torch.tensor([5.0, 6.0, 7.0]))
+        torch.relu(x).backward(torch.tensor([-5.0, 6.0, 7.0]))
         assert x.grad.tolist() == [0.0, 0.0, 7.0]
+        # Only the stand-in gives a masked negative gradient the sign of its incoming one.
+        assert torch.signbit(x.grad[0]), "ReLU's backward did not go through the stand-in"
     finally:
         portable_ops.remove()
     assert not portable_ops.installed()
+    x = torch.tensor([-1.0], requires_grad=True)
+    torch.relu(x).backward(torch.tensor([-5.0]))
+    assert not torch.signbit(x.grad[0]), "removed, ATen's kernel is back"
 
 
 def test_a_training_run_is_bitwise_the_same_with_either_kernel(aten_kernel, monkeypatch):
