@@ -68,6 +68,18 @@ def _spread(values: Sequence[float]) -> float | None:
     return statistics.stdev(values) if len(values) > 1 and all(map(math.isfinite, values)) else None
 
 
+def _hits_match(hits: list[np.ndarray] | None, values: Sequence[float]) -> bool:
+    """The per-image records are those of the values, seed by seed (each run's accuracy is its value)."""
+    return bool(hits) and len(hits) == len(values) and \
+        all(abs(float(h.mean()) - float(v)) < 1e-6 for h, v in zip(hits, values))
+
+
+def _runs_match(runs: Sequence[RunResult], epoch: str, values: Sequence[float]) -> bool:
+    """These runs are the ones behind the values, seed by seed, and kept per-image correctness."""
+    hits = [r.correctness(epoch) for r in runs]
+    return bool(hits) and all(h is not None for h in hits) and _hits_match(hits, values)
+
+
 def _values(measured: float | Sequence[float]) -> list[float]:
     return [float(v) for v in measured] if isinstance(measured, (list, tuple, np.ndarray)) else [float(measured)]
 
@@ -257,13 +269,21 @@ class Claim:
         raise ValueError(f"claim {self.entry.id} [{self.tier}] has no abs/rel tolerance in reference/")
 
     # -- intervals of a difference ---------------------------------------------------------------
-    def _correctness(self, label: str, metric: str) -> list[np.ndarray] | None:
+    def _correctness(self, label: str, metric: str, values: Sequence[float]) -> list[np.ndarray] | None:
+        """Per-image correctness of the runs behind `values`, seed by seed, or None.
+
+        The arm registered under `label` when its runs match the values; else the one arm whose runs
+        do (checks often name an arm by a shorter label than its runs were asked for under)."""
         epoch = TEST_ACC_READINGS.get(metric.split(" (")[0])
-        runs = self._arms.get(label)
-        if epoch is None or not runs:
+        if epoch is None:
             return None
-        found = [r.correctness(epoch) for r in runs]
-        return found if all(c is not None for c in found) else None
+        if label in self._arms and _runs_match(self._arms[label], epoch, values):
+            return [r.correctness(epoch) for r in self._arms[label]]
+        matching = {tuple(r.key for r in runs): runs for runs in self._arms.values()
+                    if _runs_match(runs, epoch, values)}
+        if len(matching) != 1:  # none, or two arms with the same accuracies: no way to tell which
+            return None
+        return [r.correctness(epoch) for r in next(iter(matching.values()))]
 
     def _diverged(self, label: str, values: Sequence[float]) -> list[str]:
         runs = self._arms.get(label, [])
@@ -295,9 +315,12 @@ class Claim:
             else:
                 lo, hi = -math.inf, math.inf
             return stats.Interval(est, lo, hi, len(signs), "divergence decides: " + "; ".join(diverged), confidence)
+        a_hits, b_hits = self._correctness(a, metric, a_values), self._correctness(b, metric, b_values)
+        differences = [x - y for x, y in zip(a_values, b_values)]
         if len(a_values) >= 2:
-            return stats.paired_t([x - y for x, y in zip(a_values, b_values)], confidence)
-        a_hits, b_hits = self._correctness(a, metric), self._correctness(b, metric)
+            if a_hits and b_hits:
+                return stats.paired_t_with_test_set(differences, a_hits, b_hits, confidence)
+            return stats.paired_t(differences, confidence)
         if a_hits and b_hits:
             return stats.paired_test_set(a_hits[0], b_hits[0], confidence)
         return stats.Interval(a_values[0] - b_values[0], -math.inf, math.inf, 1,
@@ -465,6 +488,25 @@ class Claim:
                   n=len(values), spread=_spread(values), ok=outcome == stats.REPRODUCED, detail="at least")
         self._compare(label, iv, target, outcome, "at-least")
         self._conclude(outcome, f"{label}: {_fmt(mean)} against the bound {_fmt(bound)} - {slack}")
+
+    def check_paired_at_least(self, label: str, a: str, a_values: Sequence[float], b: str,
+                              b_values: Sequence[float], metric: str, bound: float) -> None:
+        """The seed-paired mean of (a - b) reaches `bound` - abs slack ("no gain", "not slower"): one-sided
+        95% bounds from the same interval as every paired comparison (widened by the test set's sampling
+        variance where the runs kept per-image correctness)."""
+        __tracebackhide__ = True
+        slack = self._tolerance_value("abs")
+        target = bound - slack
+        iv = self._difference(a, a_values, b, b_values, metric, confidence=2 * stats.CONFIDENCE - 1)
+        if math.isfinite(iv.estimate) and not iv.method.startswith("divergence"):
+            iv = stats.Interval(iv.estimate, iv.low, iv.high, iv.n, f"one-sided {stats.CONFIDENCE:.0%} bounds: "
+                                + iv.method, stats.CONFIDENCE, iv.p_value)
+        outcome = stats.decide_at_least(iv, target)
+        self._row(label=label, reported=bound, measured=iv.estimate, delta=iv.estimate - bound, tolerance=slack,
+                  n=iv.n, spread=_spread([x - y for x, y in zip(_values(a_values), _values(b_values))]),
+                  ok=outcome == stats.REPRODUCED, detail="at least")
+        self._compare(label, iv, target, outcome, "at-least")
+        self._conclude(outcome, f"{label}: {_fmt(iv.estimate)} against the bound {_fmt(bound)} - {slack}")
 
     def check_all_rows(self, what: str) -> None:
         """One verdict for the rows recorded so far by `within`: any inconsistent one rules the claim out."""

@@ -26,6 +26,7 @@ TIER_NAMES = ("fast", "full")
 TOLERANCE_KEYS = ("abs", "rel", "margin")
 # The tolerance key each check of harness/claim.py reads: one per check, never a default.
 CHECK_TOLERANCES = {"check_within": ("abs", "rel"), "within": ("abs", "rel"), "check_at_least": ("abs",),
+                    "check_paired_at_least": ("abs",),
                     "check_ranks_first": ("margin",), "check_paired_better": ("margin",), "check_ordered": ("margin",),
                     "check_equivalent": ("abs", "margin"), "check_all_similar": ("abs", "margin")}
 # The keys a kind's claims may give, from the checks their tests call (harness/claim_checks.py checks it at collection):

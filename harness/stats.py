@@ -4,7 +4,9 @@ A verdict has three outcomes. A comparison is *reproduced* when its interval sup
 claim beyond the claim's margin, *not-reproduced* when the interval rules the claim out, and
 *inconclusive* when it does neither. The intervals:
 
-- seed-paired differences (>= 2 seeds): Student's t interval of the mean paired difference;
+- seed-paired differences (>= 2 seeds): Student's t interval of the mean paired difference,
+  widened by the test set's sampling variance where the runs kept per-image correctness (a
+  test accuracy), so that two tied seeds do not give a zero-width interval;
 - one pair of runs: the paired test-set noise from per-image correctness (McNemar's exact
   test on the discordant images, Wald interval of the paired difference of proportions);
   this covers the test-set sample only, not seed-to-seed variance, and says so;
@@ -72,6 +74,49 @@ def paired_t(differences: Sequence[float], confidence: float = CONFIDENCE) -> In
     """Mean of seed-paired differences with its t interval (df = pairs - 1)."""
     iv = mean_interval(differences, confidence, what="paired difference")
     return iv
+
+
+def paired_t_with_test_set(differences: Sequence[float], a_correct: Sequence[np.ndarray],
+                           b_correct: Sequence[np.ndarray], confidence: float = CONFIDENCE) -> Interval:
+    """Seed-paired t interval widened by the test set's own sampling variance.
+
+    The t interval measures how the difference varies from seed to seed on one fixed test set;
+    the claim is about accuracy on the images' distribution, so the variance of the difference
+    over the test images adds. With e[i, j] the per-image difference of seed pair i on image j
+    (-1, 0 or 1), the image component is the variance over images of the seed mean of e, less
+    its own seed noise (the mean over images of e's variance over seeds, over n), over the number
+    of images; floored at 0. On 1,000 test images accuracies move in steps of 0.001, so two seeds
+    can tie and the spread of the differences is then 0: the seed variance is floored at what the
+    per-image seed noise gives a difference of independent images. Degrees of freedom stay n - 1
+    (conservative). So a tie no longer gives a zero-width interval that looks like certainty. `a_correct[i]` and
+    `b_correct[i]` are the runs of seed pair i.
+    """
+    xs = _finite(differences)
+    n = len(xs)
+    if n < 2 or len(a_correct) != n or len(b_correct) != n:
+        raise ValueError(f"{n} seed pairs need {n} per-image records per arm "
+                         f"(got {len(a_correct)} and {len(b_correct)}), and at least 2")
+    a = np.stack([np.asarray(c, dtype=float) for c in a_correct])
+    b = np.stack([np.asarray(c, dtype=float) for c in b_correct])
+    if a.shape != b.shape:
+        raise ValueError(f"runs were evaluated on different test sets ({a.shape[1]} vs {b.shape[1]} images)")
+    e = a - b
+    m = e.shape[1]
+    per_image_seed_var = float(np.mean(np.var(e, axis=0, ddof=1)))
+    # A difference's seed variance is at least what per-image seed noise alone would give it if the
+    # images were independent (runs that do better overall make it larger, which the spread of the
+    # differences shows unless the seeds happen to tie).
+    seed_var = max(float(np.var(xs, ddof=1)), per_image_seed_var / m) / n
+    image_var = float(np.var(e.mean(axis=0), ddof=1)) - per_image_seed_var / n
+    test_var = max(image_var, 0.0) / m
+    mean = float(np.mean(xs))
+    se = math.sqrt(seed_var + test_var)
+    method = (f"t interval of the paired difference over {n} seeds, widened by the test-set sampling "
+              f"variance over {m} images (df {n - 1})")
+    if se == 0.0:
+        return Interval(mean, mean, mean, n, method + ": no variance in seeds or images", confidence)
+    low, high = stats.t.interval(confidence, n - 1, loc=mean, scale=se)
+    return Interval(mean, float(low), float(high), n, method, confidence)
 
 
 def paired_test_set(a_correct: np.ndarray, b_correct: np.ndarray, confidence: float = CONFIDENCE) -> Interval:

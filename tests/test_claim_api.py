@@ -79,6 +79,46 @@ def test_one_seed_per_arm_uses_the_paired_test_set_noise(tmp_path):
     assert comp.n == 1 and "McNemar" in comp.method and comp.p_value < 1e-6 and comp.low > 0
 
 
+def test_two_tied_seeds_with_per_image_data_do_not_give_a_zero_width_interval(tmp_path):
+    claim = make_claim(tmp_path, {"margin": 0.0, "why": "directional"}, seeds=2)
+    a, b = _tied_pair(20)  # A ahead by 0.02 in both seeds, on other images
+    claim._arms = {"a": [_run(1, a[0]), _run(2, a[1])], "b": [_run(3, b[0]), _run(4, b[1])]}
+    with pytest.raises(ClaimInconclusive):  # the seed-only t interval would be [0.02, 0.02]: "reproduced"
+        claim.check_paired_better("a", [x.mean() for x in a], "b", [x.mean() for x in b], "best test accuracy")
+    comp = claim.finding.comparisons[0]
+    assert "widened" in comp.method and comp.low < 0 < comp.high
+
+
+def _tied_pair(gap):
+    """Two seeds per arm on 1,000 images, A ahead by `gap` images in both, on different images."""
+    a1, b1, a2, b2 = (np.zeros(1000, bool) for _ in range(4))
+    a1[:300], b1[gap:300] = True, True
+    a2[500:800], b2[500:800 - gap] = True, True
+    return [a1, a2], [b1, b2]
+
+
+def test_an_arm_named_by_a_shorter_label_is_found_by_its_runs(tmp_path):
+    claim = make_claim(tmp_path, {"margin": 0.0, "why": "directional"}, seeds=2)
+    a, b = _tied_pair(20)
+    claim._arms = {"MyNet a": [_run(1, a[0]), _run(2, a[1])], "MyNet b": [_run(3, b[0]), _run(4, b[1])]}
+    with pytest.raises(ClaimInconclusive):
+        claim.check_paired_better("a", [x.mean() for x in a], "b", [x.mean() for x in b], "best test accuracy")
+    assert "widened" in claim.finding.comparisons[0].method
+
+
+def test_paired_at_least_uses_the_widened_interval(tmp_path):
+    claim = make_claim(tmp_path, {"abs": 0.02, "why": "no gain"}, seeds=2)
+    b, a = _tied_pair(25)  # A behind by 0.025 in both seeds: the seed-only bound [-0.025, -0.025] rules it out
+    claim._arms = {"a": [_run(1, a[0]), _run(2, a[1])], "b": [_run(3, b[0]), _run(4, b[1])]}
+    with pytest.raises(ClaimInconclusive):
+        claim.check_paired_at_least("a - b (paired mean)", "a", [x.mean() for x in a], "b", [x.mean() for x in b],
+                                    "final test accuracy", 0.0)
+    comp = claim.finding.comparisons[0]
+    assert comp.method.startswith("one-sided 95% bounds: t interval") and comp.low < -0.02 < comp.high
+    with pytest.raises(ClaimCheckFailed):  # without per-image data: the seed-only bounds decide
+        claim.check_paired_at_least("a - b", "a", [0.27, 0.27], "b", [0.295, 0.295], "train_loss", 0.0)
+
+
 def test_one_seed_without_per_image_data_is_inconclusive(tmp_path):
     claim = make_claim(tmp_path, {"margin": 0.0, "why": "directional"})
     with pytest.raises(ClaimInconclusive):

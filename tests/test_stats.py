@@ -74,3 +74,44 @@ def test_decisions_and_their_combination():
 def test_rounding_half_unit():
     assert stats.rounding_half_unit(0.8911) == pytest.approx(0.00005)
     assert stats.rounding_half_unit(94.93) == pytest.approx(0.005)
+
+
+def test_tied_seeds_keep_the_test_sets_sampling_variance():
+    # two seeds, both differences 0.25 (seed variance 0); per-image differences e = [1, 0, 0, 0] in both:
+    # the seed mean of e has variance 0.25 over images and no seed noise, so se = sqrt(0.25 / 4) = 0.25
+    # and the interval is 0.25 +- t(0.975, df 1) * 0.25 = 0.25 +- 12.706205 * 0.25
+    a = [np.array([1, 1, 0, 0], bool), np.array([1, 0, 1, 0], bool)]
+    b = [np.array([0, 1, 0, 0], bool), np.array([0, 0, 1, 0], bool)]
+    iv = stats.paired_t_with_test_set([0.25, 0.25], a, b)
+    assert stats.paired_t([0.25, 0.25]).high == 0.25  # the seed-only interval collapses
+    assert iv.estimate == 0.25 and iv.n == 2 and "widened by the test-set sampling variance" in iv.method
+    assert iv.high - iv.estimate == pytest.approx(12.706205 * 0.25, rel=1e-6)
+
+
+def test_per_image_noise_that_is_only_seed_noise_floors_the_seed_variance():
+    # e = [1, 0, 0, 0] and [0, 1, 1, 0]: the image variance of e's seed mean (0.0625) is less than its own
+    # seed noise (mean over images of e's seed variance 0.375, over 2 seeds): no image component. The
+    # differences 0.25 and 0.5 have variance 0.03125, below the per-image floor 0.375 / 4 = 0.09375, so
+    # se = sqrt(0.09375 / 2) and the half width is t(0.975, df 1) * se = 12.706205 * 0.216506
+    a = [np.array([1, 0, 0, 0], bool), np.array([0, 1, 1, 0], bool)]
+    b = [np.zeros(4, bool), np.zeros(4, bool)]
+    iv = stats.paired_t_with_test_set([0.25, 0.5], a, b)
+    assert iv.estimate == 0.375 and iv.high - iv.estimate == pytest.approx(12.706205 * math.sqrt(0.09375 / 2), rel=1e-6)
+
+
+def test_a_clear_seed_spread_is_the_plain_t_interval():
+    # 1,000 images, each seed's discordant images its own: no image component, and the spread of the
+    # differences (0.10, 0.20, 0.30) far above the per-image floor, so the interval is paired_t's
+    a, b = [], []
+    for i, gap in enumerate((100, 200, 300)):
+        hits = np.zeros(1000, bool)
+        hits[300 * i:300 * i + gap] = True
+        a.append(hits)
+        b.append(np.zeros(1000, bool))
+    iv, plain = stats.paired_t_with_test_set([0.1, 0.2, 0.3], a, b), stats.paired_t([0.1, 0.2, 0.3])
+    assert (iv.low, iv.high) == pytest.approx((plain.low, plain.high))
+
+
+def test_the_widened_interval_needs_one_record_per_seed():
+    with pytest.raises(ValueError, match="per-image records"):
+        stats.paired_t_with_test_set([0.1, 0.2], [np.ones(3, bool)], [np.ones(3, bool)] * 2)
