@@ -88,8 +88,8 @@ def paired_t_with_test_set(differences: Sequence[float], a_correct: Sequence[np.
     of images; floored at 0. On 1,000 test images accuracies move in steps of 0.001, so two seeds
     can tie and the spread of the differences is then 0: the seed variance is floored at what the
     per-image seed noise gives a difference of independent images. Degrees of freedom stay n - 1
-    (conservative). So a tie no longer gives a zero-width interval that looks like certainty. `a_correct[i]` and
-    `b_correct[i]` are the runs of seed pair i.
+    (conservative). So a tie no longer gives a zero-width interval that looks like certainty.
+    `a_correct[i]` and `b_correct[i]` are the runs of seed pair i.
     """
     xs = _finite(differences)
     n = len(xs)
