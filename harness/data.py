@@ -38,6 +38,18 @@ CHANNELS = {"cifar10": 3, "mnist": 1, "synthetic": 3, "synthetic_mnist": 1, "syn
 SYNTHETIC_SHAPES = {"synthetic": (3, 32), "synthetic_mnist": (1, 28), "synthetic_cifar": (3, 32)}
 SYNTHETIC_SIZES = {"synthetic": (5000, 1000), "synthetic_mnist": (5000, 1000), "synthetic_cifar": (50000, 10000)}
 DOWNLOAD_LOCK = ".{name}.download.lock"
+# Test-set batch sizes. Evaluation is per image, so the size changes speed and the last bits of the
+# summed test loss, not the images' logits: under the portable CPU kernels a batch of any multiple
+# of 4 images gives each image the floats one batch of the whole test set gives it
+# (tests/test_train.py), and 200 images keep a narrow net's activations in cache, 1.2-1.5x faster
+# than 1,000 (benchmarks/README.md). On a GPU, four batches for CIFAR-10's test set.
+CPU_EVAL_BATCH = 200
+CUDA_EVAL_BATCH = 2500
+
+
+def eval_batch_size(device_type: str) -> int:
+    """Test-set batch size on a device of this type ('cpu', 'cuda')."""
+    return CUDA_EVAL_BATCH if device_type == "cuda" else CPU_EVAL_BATCH
 
 # Per-channel statistics, by normalization name.
 NORMALIZATIONS = {

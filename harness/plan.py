@@ -27,12 +27,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .data import CHANNELS, NUM_CLASSES, SYNTHETIC_SHAPES, split_sizes
+from .data import CHANNELS, NUM_CLASSES, SYNTHETIC_SHAPES, eval_batch_size, split_sizes
 from .result import RunResult
 from .spec import Spec
 
 PLAN_FORMAT = 1
-EVAL_BATCH = 1000  # harness/train.py evaluates in batches of this size
 
 # Datasheet dense peaks (no sparsity), FLOP/s: bf16 tensor cores, and TF32 for fp32 runs (PyTorch's
 # convolutions use TF32 by default). Sources: NVIDIA H100/H200, A100, L40S, A10 and RTX 4090 datasheets.
@@ -128,7 +127,8 @@ class DeviceRate:
 
     def seconds(self, spec: Spec, cost: RunCost) -> float:
         rate = self.flop_per_s.get(spec.precision) or min(self.flop_per_s.values())
-        batches = cost.steps + -(-cost.test_images // EVAL_BATCH) * spec.epochs
+        eval_batch = eval_batch_size("cpu" if self.device.startswith("cpu") else "cuda")
+        batches = cost.steps + -(-cost.test_images // eval_batch) * spec.epochs
         return cost.flop / rate + batches * self.step_overhead_s
 
 

@@ -42,13 +42,6 @@ from .timing import PhaseTimer
 PROGRESS_ENV = "REPRO_PROGRESS"
 COMPILE_ENV = "REPRO_COMPILE"
 PRECISIONS = ("fp32", "bf16")
-EVAL_BATCH = 1000  # on the CPU (the fast tier's cached runs were evaluated so)
-CUDA_EVAL_BATCH = 2500  # on a GPU: four batches for CIFAR-10's test set
-
-
-def eval_batch(device: torch.device) -> int:
-    """Evaluation batch size; evaluation is per image, so it changes speed, not results (beyond the last bits)."""
-    return CUDA_EVAL_BATCH if device.type == "cuda" else EVAL_BATCH
 
 
 def progress_enabled(flag: bool | None = None) -> bool:
@@ -189,7 +182,7 @@ def build_run(spec: Spec, device: torch.device, data_root: str | None = None, do
     gen = torch.Generator(device=device).manual_seed(spec.seed)
     train_loader = data.BatchLoader(splits["train"], spec.batch_size, mean=mean, std=std,
                                     augment=spec.augment, shuffle=True, generator=gen)
-    test_loader = data.BatchLoader(splits["test"], eval_batch(device), mean=mean, std=std)
+    test_loader = data.BatchLoader(splits["test"], data.eval_batch_size(device.type), mean=mean, std=std)
     layout = memory_format(device)
     model = build_model(spec).to(device=device, memory_format=layout)
     loss_fn = get_loss(spec.loss)

@@ -1,4 +1,7 @@
+import contextlib
+
 import pytest
+import torch
 
 import harness.train as train_module
 from harness.spec import Spec
@@ -129,3 +132,31 @@ def test_a_resumed_run_counts_the_cpu_time_spent_before_its_checkpoint(tmp_path)
     resumed = train(TINY, device="cpu", progress=False, checkpoint_path=checkpoint)  # trains epoch 3 only
     assert resumed.curves["epoch"] == [1, 2, 3]
     assert resumed.cpu_time > saved["cpu_time"]
+
+
+@pytest.mark.parametrize("model, model_args, dataset", [
+    ("resnet18", {"width": 0.0625}, "synthetic"), ("mynet", {"channels": [16, 32]}, "synthetic"),
+    ("lenet_mnist", {}, "synthetic_mnist")])
+def test_the_cpu_eval_batch_gives_each_image_the_floats_of_one_whole_batch(model, model_args, dataset):
+    """The fast tier's test accuracy and per-image correctness must not depend on the eval batch size."""
+    from harness import data
+    from harness.train import build_model, evaluate, normalization
+
+    spec = Spec(model=model, dataset=dataset, model_args=model_args, test_subset=1000, seed=0)
+    test = data.prepare(dataset, spec.split, spec.train_subset, spec.test_subset)["test"]
+    mean, std = normalization(spec)
+    torch.manual_seed(0)
+    net = build_model(spec)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    per_image = {}
+    with train_module._cpu_threads(torch.device("cpu")):
+        for size in (data.CPU_EVAL_BATCH, len(test)):
+            per_image[size] = []
+            evaluate(net, data.BatchLoader(test, size, mean=mean, std=std), loss_fn, contextlib.nullcontext,
+                     per_example=per_image[size])
+            with torch.no_grad():
+                per_image[size].append(torch.cat([net(x) for x, _ in data.BatchLoader(test, size, mean=mean, std=std)]))
+    assert data.CPU_EVAL_BATCH % 4 == 0 and len(test) % data.CPU_EVAL_BATCH == 0
+    (hits_small, logits_small), (hits_whole, logits_whole) = per_image.values()
+    assert torch.equal(logits_small, logits_whole)
+    assert torch.equal(hits_small, hits_whole)
