@@ -38,6 +38,7 @@ CHANNELS = {"cifar10": 3, "mnist": 1, "synthetic": 3, "synthetic_mnist": 1, "syn
 SYNTHETIC_SHAPES = {"synthetic": (3, 32), "synthetic_mnist": (1, 28), "synthetic_cifar": (3, 32)}
 SYNTHETIC_SIZES = {"synthetic": (5000, 1000), "synthetic_mnist": (5000, 1000), "synthetic_cifar": (50000, 10000)}
 DOWNLOAD_LOCK = ".{name}.download.lock"
+
 # Test-set batch sizes. Evaluation is per image, so the size changes speed and the last bits of the
 # summed test loss, not the images' logits: under the portable CPU kernels a batch of any multiple
 # of 4 images gives each image the floats one batch of the whole test set gives it
