@@ -20,7 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-TIMING_CURVES = frozenset({"epoch_time", "data_time", "step_time", "eval_time", "probe_time"})
+from harness.result import TIME_PHASES
+
+TIMING_CURVES = frozenset({"epoch_time", *TIME_PHASES})  # the whole epoch and its parts
 LOSS_CURVE = "test_loss"
 COMPARED_FIELDS = ("status", "diverged_at_step", "best_test_acc", "final_test_acc", "final_train_acc",
                    "param_count", "test_correct")
@@ -28,7 +30,7 @@ SESSION_COLUMNS = ("session",)
 
 
 def load_store(root: Path) -> dict[str, dict[str, Any]]:
-    """Every finished run under `root` (harness/runs.py's <key>/result.json), by run key."""
+    """Every finished run under `root` (harness/runs.py's layout, <key>/result.json), by run key."""
     return {r["key"]: r for r in (json.loads(p.read_text()) for p in sorted(root.rglob("result.json")))}
 
 
