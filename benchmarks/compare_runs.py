@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from harness.result import TIME_PHASES
+from harness.runs import result_files
 
 TIMING_CURVES = frozenset({"epoch_time", *TIME_PHASES})  # the whole epoch and its parts
 LOSS_CURVE = "test_loss"
@@ -30,8 +31,8 @@ SESSION_COLUMNS = ("session",)
 
 
 def load_store(root: Path) -> dict[str, dict[str, Any]]:
-    """Every finished run under `root` (harness/runs.py's layout, <key>/result.json), by run key."""
-    return {r["key"]: r for r in (json.loads(p.read_text()) for p in sorted(root.rglob("result.json")))}
+    """Every finished run of the store at `root`, by run key (raw JSON: any result format compares)."""
+    return {r["key"]: r for r in (json.loads(p.read_text()) for p in result_files(root))}
 
 
 def run_differences(a: dict[str, Any], b: dict[str, Any], loss_rtol: float = 0.0) -> list[str]:

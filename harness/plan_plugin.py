@@ -25,6 +25,7 @@ import pytest
 from .claim import ClaimCheckFailed
 from .plan import build_plan, resolve_rate, summary_lines, write_plan
 from .plan_store import RecordingStore
+from .runs import RunStore, result_files
 
 PLAN_DIR_ENV = "REPRO_PLAN_DIR"
 PLAN_DEVICE_ENV = "REPRO_PLAN_DEVICE"
@@ -157,10 +158,8 @@ class PlanSession:
         config = self.config
         if hasattr(config, "workerinput"):
             return
-        from .runs import RunStore
-
         real = RunStore(config.getoption("runs"), "cached-only")
-        cached = [r for p in real.root.iterdir() if (r := _load_any(p / "result.json")) is not None]
+        cached = [r for path in result_files(real.root) if (r := _load_any(path)) is not None]
         rate = resolve_rate(config.getoption("plan_device") or os.environ.get(PLAN_DEVICE_ENV), cached)
         workers = config.getoption("plan_workers") or _xdist_workers(config) or 1
         requests = {k: {**v, "claims": sorted(v["claims"])} for k, v in self.state.requests.items()}

@@ -27,6 +27,7 @@ SESSION_ENV = "REPRO_SESSION"
 DEFAULT_RUNS_DIR = Path(".runs")
 MODES = ("train", "cached-only", "retrain")
 TRAINING_LOG = "trainings.log"
+RESULT_FILE = "result.json"  # present once a run has finished
 
 Trainer = Callable[..., RunResult]
 
@@ -41,6 +42,11 @@ class CorruptRunWarning(UserWarning):
 
 class UnreadableRunError(OSError):
     """A stored result exists but this process may not read it (permissions, not a file)."""
+
+
+def result_files(root: str | os.PathLike) -> list[Path]:
+    """The result file of every finished run in the store at `root`, in key order (a run still training has none)."""
+    return sorted(d / RESULT_FILE for d in Path(root).iterdir() if (d / RESULT_FILE).is_file())
 
 
 class RunStore:
@@ -69,7 +75,7 @@ class RunStore:
         return self.root / spec.key
 
     def result_path(self, spec: Spec) -> Path:
-        return self.run_dir(spec) / "result.json"
+        return self.run_dir(spec) / RESULT_FILE
 
     def load(self, spec: Spec) -> RunResult | None:
         """The stored result, or None (missing, corrupt or older format: warned, then redone)."""

@@ -1,16 +1,12 @@
 """benchmarks/compare_runs.py: what makes two run records or findings tables differ."""
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("compare_runs", ROOT / "benchmarks" / "compare_runs.py")
-compare_runs = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = compare_runs
-_spec.loader.exec_module(compare_runs)
+from tests.benchmark_scripts import load_benchmark
+
+compare_runs = load_benchmark("compare_runs")
 
 
 def _record(key="k1", **changes):

@@ -160,3 +160,14 @@ def test_a_claim_skipped_for_a_corrupt_cached_entry_says_so(tmp_path):
         claim.runs(SPEC)
     for said in (claim.finding.skip_reason, str(skipped.value), str(warned[0].message)):
         assert "corrupt" in said and str(path) in said and "not in" not in said and "will be redone" not in said
+
+
+def test_result_files_lists_finished_runs_only(tmp_path):
+    from harness.runs import RESULT_FILE, result_files
+
+    for key in ("b" * 16, "a" * 16):
+        (tmp_path / key).mkdir()
+        (tmp_path / key / RESULT_FILE).write_text("{}")
+    (tmp_path / ("c" * 16)).mkdir()  # still training: no result yet
+    (tmp_path / "trainings.log").write_text("")
+    assert result_files(tmp_path) == [tmp_path / ("a" * 16) / RESULT_FILE, tmp_path / ("b" * 16) / RESULT_FILE]

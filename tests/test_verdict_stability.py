@@ -1,14 +1,9 @@
 """benchmarks/verdict_stability.py's reading of findings: what counts as stable, moved, flipped."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("verdict_stability", ROOT / "benchmarks" / "verdict_stability.py")
-stability = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = stability  # dataclasses look their module up there
-_spec.loader.exec_module(stability)
+from tests.benchmark_scripts import load_benchmark
+
+stability = load_benchmark("verdict_stability")
 
 
 def _findings(tmp_path, base_seed, verdicts):
