@@ -1,2 +1,2 @@
-"""The claims plugin itself is `harness.plugin`, loaded by its pytest11 entry point once the
+"""The claims plugin itself is `harness.pytest_plugin.claims`, loaded by its pytest11 entry point once the
 package is installed (`pip install -e .`); this repository needs nothing more here."""

@@ -20,8 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness.result import TIME_PHASES
-from harness.runs import result_files
+from harness.runs.result import TIME_PHASES
+from harness.runs.store import result_files
 
 TIMING_CURVES = frozenset({"epoch_time", *TIME_PHASES})  # the whole epoch and its parts
 LOSS_CURVE = "test_loss"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import harness  # noqa: E402,F401  (puts the portable CPU kernels in force before torch loads)
 import torch  # noqa: E402
 
-from harness.models import create_model  # noqa: E402
+from harness.catalog.models import create_model  # noqa: E402
 
 # The fast tier's models and model arguments (reference/*.yaml fast budgets).
 FAST_MODELS = [

@@ -46,12 +46,13 @@ os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuB
 import harness  # noqa: E402,F401  (before torch: the CPU kernel choice of harness/cpu.py)
 import torch  # noqa: E402
 
-from harness.env import resolve_device  # noqa: E402
-from harness.losses import LOSSES  # noqa: E402
-from harness.probes import PROBES  # noqa: E402
-from harness.spec import Spec  # noqa: E402
-from harness.timing import unfit_for_timing  # noqa: E402
-from harness.train import CorruptCheckpointWarning, train  # noqa: E402
+from harness.train.device import resolve_device  # noqa: E402
+from harness.catalog.losses import LOSSES  # noqa: E402
+from harness.catalog.probes import PROBES  # noqa: E402
+from harness.runs.spec import Spec  # noqa: E402
+from harness.train.timing import unfit_for_timing  # noqa: E402
+from harness.train.checkpoint import CorruptCheckpointWarning
+from harness.train.loop import train  # noqa: E402
 
 import train_speed  # noqa: E402
 
@@ -227,8 +228,8 @@ RUNNER = textwrap.dedent("""
     import json, sys, warnings
     from pathlib import Path
     import harness, torch
-    from harness.spec import Spec
-    from harness.train import train
+    from harness.runs.spec import Spec
+    from harness.train.loop import train
     torch.use_deterministic_algorithms(True, warn_only=True)
     spec = Spec.from_dict(json.loads(sys.argv[1]))
     with warnings.catch_warnings(record=True) as caught:
@@ -322,7 +323,7 @@ XDIST_ENTRY = """\
 """
 XDIST_TEST = '''
 import pytest
-from harness.spec import Spec
+from harness.runs.spec import Spec
 
 @pytest.mark.synthetic_data
 @pytest.mark.parametrize("n", [0, 1])

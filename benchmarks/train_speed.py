@@ -3,7 +3,7 @@
     python benchmarks/train_speed.py [--models resnet18 ...] [--images N] [--epochs E] [--device auto] [--compile]
 
 Same model, same batch size, whole epochs of the same images, three ways:
-- ours: `harness.train.train` on synthetic uint8 data of the real dataset's shape kept on
+- ours: `harness.train.loop.train` on synthetic uint8 data of the real dataset's shape kept on
   the device, batched crop + flip on the device (CIFAR models), and on CUDA channels_last,
   bf16 autocast, cuDNN autotuning and a fused optimizer; optionally torch.compile;
 - plain: a torchvision-style Dataset (PIL image per sample, RandomCrop + Flip + ToTensor +
@@ -34,13 +34,13 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from harness.data import SYNTHETIC_SHAPES, SYNTHETIC_SIZES  # noqa: E402
-from harness.env import resolve_device  # noqa: E402
-from harness.models import create_model  # noqa: E402
-from harness.models.complexity import count_macs  # noqa: E402
-from harness.spec import Spec  # noqa: E402
-from harness.timing import epoch_seconds  # noqa: E402
-from harness.train import train  # noqa: E402
+from harness.train.data import SYNTHETIC_SHAPES, SYNTHETIC_SIZES  # noqa: E402
+from harness.train.device import resolve_device  # noqa: E402
+from harness.catalog.models import create_model  # noqa: E402
+from harness.catalog.models.complexity import count_macs  # noqa: E402
+from harness.runs.spec import Spec  # noqa: E402
+from harness.train.timing import epoch_seconds  # noqa: E402
+from harness.train.loop import train  # noqa: E402
 
 # Dense bf16 tensor-core peaks (TFLOP/s), for the fraction-of-peak column.
 BF16_PEAK = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "V100": 125.0, "L4": 121.0}
@@ -134,7 +134,7 @@ def plain_loop(name: str, images: int, epochs: int, batch: int, device: torch.de
 
 def our_loop(name: str, images: int, epochs: int, batch: int, device: torch.device, compile: bool = False,
              cudnn_benchmark: bool | None = None) -> dict[str, float]:
-    """harness.train on `images` training images: images/s and seconds per epoch (median over epochs 2+,
+    """harness.train.loop on `images` training images: images/s and seconds per epoch (median over epochs 2+,
     evaluation excluded), the data share of that time, the compile time and graphs (nan when not compiling)."""
     model_name, kwargs, _, augment = MODELS[name]
     dataset = dataset_for(name, images)

@@ -20,10 +20,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from harness import data
-from harness.models import create_model
-from harness.readings import best, early, per_arm, steadiness
-from harness.spec import Spec
+from harness.train import data
+from harness.catalog.models import create_model
+from harness.claim.readings import best, early, per_arm, steadiness
+from harness.runs.spec import Spec
 
 # Sec. 3: ResNet-18, 200 epochs, the pooled 10:1:1 split; the optimizer section says SGD,
 # CrossEntropyLoss, ReLU, Channel1=64. lr, momentum, wd, schedule and augmentation are the

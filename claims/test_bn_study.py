@@ -16,9 +16,9 @@ from statistics import fmean
 
 import pytest
 
-from harness import bands
-from harness.readings import best, epoch_time, final, mean_train_loss, per_arm, steadiness
-from harness.spec import Spec
+from harness.claim import bands
+from harness.claim.readings import best, epoch_time, final, mean_train_loss, per_arm, steadiness
+from harness.runs.spec import Spec
 
 NOBN, BN = "VGG-A", "VGG-A+BN"
 MODELS = {NOBN: "vgg_a", BN: "vgg_a_bn"}

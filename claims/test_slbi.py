@@ -12,9 +12,9 @@ from statistics import fmean
 
 import pytest
 
-from harness.claim import ClaimCheckFailed
-from harness.readings import best, epoch_time, final
-from harness.spec import Spec
+from harness.claim.claim import ClaimCheckFailed
+from harness.claim.readings import best, epoch_time, final
+from harness.runs.spec import Spec
 
 RATIOS = (0, 10, 20, 30, 40, 50, 60, 70, 80)
 PRUNE_SETS = {"conv3": ["conv3.weight"], "conv3-fc1": ["conv3.weight", "fc1.weight"]}

@@ -26,9 +26,9 @@ from typing import Any, Iterable
 import jinja2
 import pandas as pd
 
-from harness.atomic import atomic_write, atomic_write_text
+from harness.files import atomic_write, atomic_write_text
 from harness.findings import VERDICTS, read_findings
-from harness.rehearsal_files import load_rehearsal
+from harness.plan.rehearsal_files import load_rehearsal
 from . import bn_figures, figures, lr_figures, slbi_figures
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

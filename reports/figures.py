@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from harness.atomic import atomic_write  # noqa: E402
+from harness.files import atomic_write  # noqa: E402
 
 METRIC_LABELS = {"test_acc": "test accuracy", "train_acc": "train accuracy",
                  "train_loss": "training loss", "test_loss": "test loss"}

@@ -9,8 +9,8 @@ import ast
 import re
 from pathlib import Path
 
-from harness.claim_checks import checks_called, module_functions, unread_tolerance
-from harness.reference import all_claims, load_all, runnable
+from harness.pytest_plugin.collection import checks_called, module_functions, unread_tolerance
+from harness.reference.entries import all_claims, load_all, runnable
 
 CLAIMS_DIR = Path(__file__).resolve().parents[1] / "claims"
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.data import DATA_ROOT_ENV, REQUIRED_FILES
+from harness.train.data import DATA_ROOT_ENV, REQUIRED_FILES
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

@@ -5,12 +5,12 @@ import pytest
 import torch
 import torch.nn as nn
 
-import harness.train as train_module
-from harness import bands
-from harness.bn_probes import GradChange, LineSearch, last_linear
-from harness.probes import StepContext, build_probes
-from harness.spec import Spec
-from harness.train import train
+import harness.train.loop as train_module
+from harness.claim import bands
+from harness.catalog.bn_probes import GradChange, LineSearch, last_linear
+from harness.catalog.probes import StepContext, build_probes
+from harness.runs.spec import Spec
+from harness.train.loop import train
 
 TINY = Spec(model="vgg_a_bn", dataset="synthetic", model_args={"width": 0.0625}, epochs=2, batch_size=64, lr=0.05,
             optimizer_args={"momentum": 0.9}, train_subset=400, test_subset=200, seed=0)

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from harness.claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
-from harness.reference import ClaimEntry, TierPlan
-from harness.result import RunResult, pack_bits
-from harness.runs import RunStore
+from harness.claim.claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
+from harness.reference.entries import ClaimEntry, TierPlan
+from harness.runs.result import RunResult, pack_bits
+from harness.runs.store import RunStore
 
 
 def make_claim(tmp_path, tolerance, reported=None, seeds=1):
@@ -192,7 +192,7 @@ def test_check_all_rows_records_every_row_before_failing(tmp_path):
     ("abs", lambda c: c.check_ordered(["a", "b"], {"a": [0.6], "b": [0.5]}, metric="acc")),
 ], ids=["at_least", "ranks_first", "paired_better", "ordered"])
 def test_a_check_whose_tolerance_key_is_absent_names_the_field_instead_of_using_zero(tmp_path, wrong_key, check):
-    from harness.reference import ReferenceError
+    from harness.reference.entries import ReferenceError
 
     claim = make_claim(tmp_path, {wrong_key: 0.01, "why": "the wrong key for this check"})
     field = "abs" if wrong_key == "margin" else "margin"
@@ -202,7 +202,7 @@ def test_a_check_whose_tolerance_key_is_absent_names_the_field_instead_of_using_
 
 def test_arms_of_one_claim_must_share_precision_and_bf16_is_recorded_as_an_assumption(tmp_path):
     """A full-tier comparison never measures a bf16 arm against an fp32 one; the finding's recipe says bf16."""
-    from harness.spec import Spec
+    from harness.runs.spec import Spec
 
     entry = ClaimEntry(id="999/x", report="999_test", statement="A beats B", location="Table 1", kind="ordering",
                        reported=None, tiers={"full": TierPlan(seeds=1, tolerance={"margin": 0.0, "why": "t"})},

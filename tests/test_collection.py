@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.env import assign_worker_gpu
+from harness.train.device import assign_worker_gpu
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,7 +32,7 @@ claims:
 
 TEST = '''
 import pytest
-from harness.models import count_parameters, create_model
+from harness.catalog.models import count_parameters, create_model
 
 @pytest.mark.claim("999/size")
 def test_size(claim):
@@ -105,7 +105,7 @@ def test_worker_gpus_come_from_the_callers_list():
 
 
 def test_no_gpu_list_means_no_pinning(monkeypatch):
-    monkeypatch.setattr("harness.env._nvidia_smi_ids", lambda: [])
+    monkeypatch.setattr("harness.train.device._nvidia_smi_ids", lambda: [])
     env: dict = {}
     assert assign_worker_gpu(0, env) is None and "CUDA_VISIBLE_DEVICES" not in env
 
@@ -137,7 +137,7 @@ def findings_of(project, out="out"):
 
 def test_the_plugin_is_an_installed_entry_point():
     points = importlib.metadata.entry_points(group="pytest11")
-    assert any(p.name == "cifar_claims" and p.value == "harness.plugin" for p in points)
+    assert any(p.name == "cifar_claims" and p.value == "harness.pytest_plugin.claims" for p in points)
 
 
 CRASHING = TEST + '''
@@ -170,13 +170,13 @@ def test_an_expected_failure_xfails_only_on_the_checks_own_failure(tmp_path):
 
 
 KILLED_WHILE_TRAINING = """import os, signal
-    import harness.train
-    from harness.spec import Spec
+    import harness.train.loop
+    from harness.runs.spec import Spec
 
     def killed(*args, **kwargs):  # kill -9 of the worker in the middle of a training step
         os.kill(os.getpid(), signal.SIGKILL)
 
-    harness.train.train_step = killed
+    harness.train.loop.train_step = killed
     claim.runs(Spec(model="lenet_mnist", dataset="synthetic_mnist", epochs=1, batch_size=32), "lenet")"""
 
 
@@ -226,7 +226,7 @@ claims:
 """
 QUEUED_TEST = '''
 import pytest
-from harness.spec import Spec
+from harness.runs.spec import Spec
 
 SPEC = Spec(model="lenet_mnist", dataset="synthetic_mnist", epochs=1, batch_size=32)
 
@@ -314,7 +314,7 @@ claims:
 """
 THRESHOLD_TEST = '''
 import pytest
-from harness.models import count_parameters, create_model
+from harness.catalog.models import count_parameters, create_model
 
 @pytest.mark.synthetic_data  # reads no dataset
 @pytest.mark.claim("999/headline")

@@ -23,7 +23,7 @@ ISAS = ("AVX2", "AVX")
 # in the memory layout the harness trains CPU runs in.
 CONV_PATTERN = """
 import torch
-from harness.train import memory_format
+from harness.train.loop import memory_format
 layout = memory_format(torch.device("cpu"))
 conv = torch.nn.Conv2d(4, 8, 1, stride=2, bias=False).to(memory_format=layout)
 x = torch.randn(64, 4, 16, 16).contiguous(memory_format=layout)
@@ -36,8 +36,8 @@ print("ok", bool(torch.isfinite(conv.weight.grad).all()))
 # The fast tier's narrowest model (width-1/16 ResNet-18: a 4 -> 8 stride-2 shortcut) through train().
 NARROW_RUN = """
 import json
-from harness.spec import Spec
-from harness.train import train
+from harness.runs.spec import Spec
+from harness.train.loop import train
 spec = Spec(model="resnet18", dataset="synthetic", model_args={"width": 0.0625}, epochs=2, batch_size=64,
             lr=0.05, optimizer_args={"momentum": 0.9}, train_subset=640, test_subset=200,
             augment=("crop", "flip"), seed=3)
@@ -91,7 +91,7 @@ def test_portable_runs_are_bitwise_equal_whatever_the_isa_and_the_thread_count()
 
 
 def test_native_runs_never_share_a_run_key_with_portable_ones(monkeypatch):
-    from harness.spec import Spec
+    from harness.runs.spec import Spec
 
     spec = Spec(model="lenet_mnist", dataset="mnist")
     monkeypatch.setenv(cpu.KERNELS_ENV, "portable")
@@ -102,7 +102,7 @@ def test_native_runs_never_share_a_run_key_with_portable_ones(monkeypatch):
 
 def test_the_cpu_kernels_do_not_enter_the_key_of_a_gpu_run(monkeypatch):
     """A CUDA run's numerics are the GPU's: a rehearsal under native CPU kernels names it by the plan's key."""
-    from harness.spec import Spec
+    from harness.runs.spec import Spec
 
     spec = Spec(model="lenet_mnist", dataset="mnist", device="cuda")
     monkeypatch.setenv(cpu.KERNELS_ENV, "portable")

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from harness import augment as aug
-from harness import data
+from harness.train import augment as aug
+from harness.train import data
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ import tarfile
 
 import pytest
 
-from harness.export import export_store, import_archive, main
-from harness.runs import RunStore
-from harness.spec import Spec
+from harness.runs.export import export_store, import_archive, main
+from harness.runs.store import RunStore
+from harness.runs.spec import Spec
 from tests.test_collection import run_pytest, scratch
 
 TINY = Spec(model="lenet_mnist", dataset="synthetic_mnist", normalize="none", epochs=1, batch_size=100,
@@ -122,7 +122,7 @@ claims:
 
 TEST = '''
 import pytest
-from harness.spec import Spec
+from harness.runs.spec import Spec
 
 TINY = Spec(model="lenet_mnist", dataset="synthetic_mnist", normalize="none", epochs=1, batch_size=100,
             train_subset=200, test_subset=100)

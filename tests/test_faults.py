@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from harness.runs import RunStore
-from harness.train import CorruptCheckpointWarning, train
+from harness.runs.store import RunStore
+from harness.train.checkpoint import CorruptCheckpointWarning
+from harness.train.loop import train
 from tests.test_runs import SPEC, fake_result
 from tests.test_train import TINY
 
@@ -23,8 +24,8 @@ SLOW = TINY.replace(epochs=4, train_subset=1000)
 RUNNER = textwrap.dedent("""
     import json, sys, torch
     torch.set_num_threads(1)
-    from harness.spec import Spec
-    from harness.train import train
+    from harness.runs.spec import Spec
+    from harness.train.loop import train
     spec = Spec.from_dict(json.loads(sys.argv[1]))
     ckpt = sys.argv[2] if sys.argv[2] != "-" else None
     from pathlib import Path
@@ -106,7 +107,7 @@ def test_a_full_disk_is_a_clear_error_and_stored_results_survive(tmp_path, monke
     def no_space(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("harness.runs.os.fsync", no_space)
+    monkeypatch.setattr("harness.runs.store.os.fsync", no_space)
     with pytest.raises(OSError, match="No space left on device.*--runs"):
         store.get(other)
     monkeypatch.undo()

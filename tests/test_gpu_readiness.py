@@ -8,12 +8,13 @@ import pytest
 import torch
 from filelock import FileLock, Timeout
 
-import harness.train as train_module
-from harness import data, env
-from harness.cuda_flags import cuda_flags
-from harness.result import RunResult
-from harness.timing import PhaseTimer, epoch_seconds, unfit_for_timing
-from harness.train import CorruptCheckpointWarning, evaluate, train
+import harness.train.loop as train_module
+from harness.train import data, device as env
+from harness.train.cuda_flags import cuda_flags
+from harness.runs.result import RunResult
+from harness.train.timing import PhaseTimer, epoch_seconds, unfit_for_timing
+from harness.train.checkpoint import CorruptCheckpointWarning
+from harness.train.loop import evaluate, train
 from tests.test_train import TINY
 
 SMALL = TINY.replace(epochs=2, train_subset=256, test_subset=100)
@@ -132,7 +133,7 @@ def test_a_checkpoint_from_elsewhere_is_warned_about_and_the_run_starts_cleanly(
 @pytest.mark.slow
 def test_checkpoints_follow_wall_time_not_every_epoch(tmp_path, monkeypatch):
     saved = []
-    monkeypatch.setattr(train_module, "_save_checkpoint", lambda path, parts, state: saved.append(state["epoch"]))
+    monkeypatch.setattr(train_module, "save_checkpoint", lambda path, parts, state: saved.append(state["epoch"]))
     train(SMALL.replace(epochs=3), device="cpu", progress=False, checkpoint_path=tmp_path / "c.pt",
           checkpoint_minutes=60)
     assert saved == []  # three short epochs: no checkpoint within the hour

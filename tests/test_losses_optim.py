@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from harness.losses import LOSSES, get_loss
-from harness.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_schedule
+from harness.catalog.losses import LOSSES, get_loss
+from harness.catalog.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_schedule
 
 LOGITS = torch.randn(16, 10, generator=torch.Generator().manual_seed(0), requires_grad=True)
 LABELS = torch.arange(16) % 10

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from harness.models import count_parameters, create_model, list_models
-from harness.models.complexity import count_macs
+from harness.catalog.models import count_parameters, create_model, list_models
+from harness.catalog.models.complexity import count_macs
 
 MNIST_MODELS = {"lenet_mnist"}
 

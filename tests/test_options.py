@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from harness import data
-from harness.options import Settings, parse_bool, validate
+from harness.train import data
+from harness.settings import Settings, parse_bool, validate
 from tests.test_collection import ENTRY, run_pytest, scratch
 
 NOTHING = {"device": None, "checkpoint_every": None, "base_seed": None, "run_mode": None, "no_download": False,
@@ -80,7 +80,7 @@ def test_no_download_flag_wins_over_the_environment():
 
 TRAINS = '''
 import pytest
-from harness.spec import Spec
+from harness.runs.spec import Spec
 
 @pytest.mark.claim("999/size")
 def test_size(claim):

@@ -5,16 +5,17 @@ import math
 import pandas as pd
 import pytest
 
-from harness import data, sizes
-from harness.models import count_parameters, create_model
-from harness.models.complexity import count_macs
-from harness.plan import (GPU_DATASHEET, build_plan, datasheet_rate, load_plan, makespan, model_size, run_cost,
-                          write_plan)
-from harness.plan_store import PROBE_PLACEHOLDERS, RecordingStore, placeholder_result
-from harness.probes import PROBES
-from harness.runs import RunStore
-from harness.spec import Spec
-from harness.train import train
+from harness.train import data
+from harness.catalog import sizes
+from harness.catalog.models import count_parameters, create_model
+from harness.catalog.models.complexity import count_macs
+from harness.plan.cost import (GPU_DATASHEET, build_plan, datasheet_rate, load_plan, makespan, model_size,
+                               run_cost, write_plan)
+from harness.plan.recording import PROBE_PLACEHOLDERS, RecordingStore, placeholder_result
+from harness.catalog.probes import PROBES
+from harness.runs.store import RunStore
+from harness.runs.spec import Spec
+from harness.train.loop import train
 from tests.test_collection import ROOT, run_pytest, scratch
 
 # -- sizes and cost --------------------------------------------------------------------------------
@@ -147,7 +148,7 @@ claims:
 
 TEST = '''
 import pytest
-from harness.spec import Spec
+from harness.runs.spec import Spec
 
 A = Spec(model="vgg_a", dataset="synthetic", epochs=2, train_subset=200)
 B = A.replace(model="vgg_a_bn")
@@ -236,7 +237,7 @@ def test_every_full_tier_claim_plans_to_its_end(data_root, tmp_path):
 
 
 def test_cached_runs_of_the_device_replace_the_assumed_rate():
-    from harness.plan import calibrate, resolve_rate
+    from harness.plan.cost import calibrate, resolve_rate
 
     spec = Spec(model="vgg_a", dataset="synthetic", epochs=2, precision="bf16")
     ran = placeholder_result(spec)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness import cpu, portable_ops
-from harness.spec import Spec
-from harness.train import train
+from harness import cpu
+from harness.train import portable_ops
+from harness.runs.spec import Spec
+from harness.train.loop import train
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import textwrap
 
 import pytest
 
-from harness.reference import ReferenceError, load_all, load_report
+from harness.reference.entries import ReferenceError, load_all, load_report
 
 GOOD = """
 report: 999_test

@@ -4,9 +4,9 @@ import json
 import pytest
 
 from harness import cpu
-from harness.rehearsal_files import load_rehearsal, write_rehearsal
-from harness.rehearse import rehearse
-from harness.spec import Spec
+from harness.plan.rehearsal_files import load_rehearsal, write_rehearsal
+from harness.plan.rehearse import rehearse
+from harness.runs.spec import Spec
 from reports.build import render_html
 from reports.lr_figures import report_lr_figures, runs_of_report
 

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from harness.finding import FINDING_VERSION, Comparison, Figure, Finding, RunRecord
+from harness.findings import FINDING_VERSION, Comparison, Figure, Finding, RunRecord
 from harness.findings import SESSIONS_DIR, merge_sessions, read_findings, session_file, write_findings
 from reports.build import _agreements, _summary, build_report, main, render_html
 
@@ -12,7 +12,7 @@ pypdf = pytest.importorskip("pypdf")
 
 
 def finding(cid, verdict, tier="fast", *, measured=True, **extra):
-    """A closed finding as the plugin writes it (the schema is harness.finding's, not a copy)."""
+    """A closed finding as the plugin writes it (the schema is harness.findings's, not a copy)."""
     f = Finding(claim_id=cid, report="000_9e3337487a7f39ea", kind=extra.pop("kind", "ordering"), tier=tier,
                 statement=f"statement of {cid}", location="Table 1", expect="reproduced", why=None, seeds=1,
                 command=f"pytest -k {cid}", verdict=verdict, outcome=verdict)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.run_queue import QueueDir, RunQueueWarning, drain, progress_line, read_plan
-from harness.spec import Spec
+from harness.plan.run_queue import QueueDir, RunQueueWarning, drain, progress_line, read_plan
+from harness.runs.spec import Spec
 
 
 def _runs(*seeds: int) -> list[dict]:

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from harness.result import RunResult
-from harness.runs import CorruptRunWarning, RunNotCachedError, RunStore
-from harness.spec import Spec
+from harness.runs.result import RunResult
+from harness.runs.store import CorruptRunWarning, RunNotCachedError, RunStore
+from harness.runs.spec import Spec
 
 SPEC = Spec(model="resnet18", epochs=1, seed=3)
 
@@ -148,8 +148,8 @@ def test_cached_only_calls_a_corrupt_entry_corrupt_not_missing(tmp_path):
 
 
 def test_a_claim_skipped_for_a_corrupt_cached_entry_says_so(tmp_path):
-    from harness.claim import Claim, ClaimContext
-    from harness.reference import ClaimEntry, TierPlan
+    from harness.claim.claim import Claim, ClaimContext
+    from harness.reference.entries import ClaimEntry, TierPlan
 
     entry = ClaimEntry(id="999/x", report="999_test", statement="s", location="l", kind="metric", reported=0.5,
                        tiers={"full": TierPlan(tolerance={"abs": 0.1, "why": "w"})}, recipe={}, expect="reproduced",
@@ -163,7 +163,7 @@ def test_a_claim_skipped_for_a_corrupt_cached_entry_says_so(tmp_path):
 
 
 def test_result_files_lists_finished_runs_only(tmp_path):
-    from harness.runs import RESULT_FILE, result_files
+    from harness.runs.store import RESULT_FILE, result_files
 
     for key in ("b" * 16, "a" * 16):
         (tmp_path / key).mkdir()

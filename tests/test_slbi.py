@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from harness.optim import OPTIMIZERS, build_optimizer
-from harness.probes import PROBES, EpochContext
-from harness.slbi import (SLBI, group_soft_threshold, magnitude_scores, order_scores, percentile, prox, prune_mask,
-                          pruned, soft_threshold)
+from harness.catalog.optim import OPTIMIZERS, build_optimizer
+from harness.catalog.probes import PROBES, EpochContext
+from harness.catalog.slbi import (SLBI, group_soft_threshold, magnitude_scores, order_scores, percentile, prox,
+                                  prune_mask, pruned, soft_threshold)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -270,8 +270,8 @@ def test_support_probe_needs_slbi():
 
 @pytest.mark.skipif(not (SHARED / "MNIST" / "raw" / "t10k-images-idx3-ubyte").is_file(), reason="MNIST not found")
 def test_slbi_lenet_run_carries_support_record_and_pruning_curves():
-    from harness.spec import Spec
-    from harness.train import train
+    from harness.runs.spec import Spec
+    from harness.train.loop import train
 
     spec = Spec(model="lenet_mnist", dataset="mnist", normalize="none", optimizer="slbi", lr=0.1,
                 optimizer_args={"kappa": 1, "mu": 20}, epochs=2, batch_size=64, train_subset=1000, test_subset=200,

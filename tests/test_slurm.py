@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from harness.plan import build_plan, datasheet_rate, load_plan, write_plan
-from harness.runs import TRAINING_LOG, RunStore
-from harness.slurm import SlurmOptions, Submission, pending_runs, submit, summary_lines, wait
-from harness.spec import Spec
-from harness.train import train
+from harness.plan.cost import build_plan, datasheet_rate, load_plan, write_plan
+from harness.runs.store import TRAINING_LOG, RunStore
+from harness.plan.slurm import SlurmOptions, Submission, pending_runs, submit, summary_lines, wait
+from harness.runs.spec import Spec
+from harness.train.loop import train
 from tests import slurm_cluster
 
 pytestmark = pytest.mark.slow  # starts a real Slurm: CI runs it as its own step
@@ -124,7 +124,7 @@ def test_waiting_shows_runs_done_and_to_go_on_a_terminal(tmp_path, monkeypatch, 
     submission, jobs = fake_submission(tmp_path, 3)
     for job in jobs:
         job.finish()
-    monkeypatch.setattr("harness.slurm._active", lambda ids: set())
+    monkeypatch.setattr("harness.plan.slurm._active", lambda ids: set())
     monkeypatch.setenv("REPRO_PROGRESS", "1")
     outcome = wait(submission, jobs, poll_s=0.01)
     assert sorted(outcome.done) == ["key0", "key1", "key2"]
@@ -135,7 +135,7 @@ def test_waiting_is_quiet_in_ci(tmp_path, monkeypatch, capfd):
     submission, jobs = fake_submission(tmp_path, 2)
     for job in jobs:
         job.finish()
-    monkeypatch.setattr("harness.slurm._active", lambda ids: set())
+    monkeypatch.setattr("harness.plan.slurm._active", lambda ids: set())
     monkeypatch.delenv("REPRO_PROGRESS", raising=False)
     monkeypatch.setenv("CI", "true")
     wait(submission, jobs, poll_s=0.01)
@@ -146,7 +146,7 @@ def test_waiting_is_quiet_in_ci(tmp_path, monkeypatch, capfd):
 def test_a_task_gone_from_the_queue_without_a_result_is_a_failure_not_a_hang(tmp_path, monkeypatch):
     submission, jobs = fake_submission(tmp_path, 2)
     jobs[0].finish()
-    monkeypatch.setattr("harness.slurm._active", lambda ids: set())
+    monkeypatch.setattr("harness.plan.slurm._active", lambda ids: set())
     outcome = wait(submission, jobs, poll_s=0.01, lost_after_s=0.05, progress=False)
     assert list(outcome.done) == ["key0"] and "left the queue without a result" in outcome.failed["key1"]
 
@@ -162,14 +162,14 @@ def test_a_requeued_task_is_not_over_while_slurm_lists_it(tmp_path, monkeypatch)
             jobs[0].error = None
         return {"9_0"} if len(polls) <= 2 else set()
 
-    monkeypatch.setattr("harness.slurm._active", active)
+    monkeypatch.setattr("harness.plan.slurm._active", active)
     outcome = wait(submission, jobs, poll_s=0.01, progress=False)
     assert list(outcome.done) == ["key0"] and not outcome.failed
 
 
 def test_submitting_a_plan_whose_runs_are_all_stored_sends_nothing(tmp_path, capsys):
-    from harness.plan_store import placeholder_result
-    from harness.slurm import main
+    from harness.plan.recording import placeholder_result
+    from harness.plan.slurm import main
 
     RunStore(tmp_path / "runs", trainer=lambda s, **kw: placeholder_result(s)).get(TINY)
     assert main(["submit", str(plan_file(tmp_path, [TINY])), "--runs", str(tmp_path / "runs")]) == 0
@@ -180,7 +180,7 @@ def test_submitting_a_plan_whose_runs_are_all_stored_sends_nothing(tmp_path, cap
 @pytest.mark.parametrize("option, value", [("--checkpoint-every", "0"), ("--checkpoint-every", "-2"),
                                            ("--time", "0"), ("--array-parallelism", "x"), ("--max-requeues", "-1")])
 def test_a_bad_count_is_a_usage_error_before_anything_is_submitted(tmp_path, capsys, option, value):
-    from harness.slurm import main
+    from harness.plan.slurm import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["submit", str(plan_file(tmp_path, [TINY])), "--runs", str(tmp_path / "runs"), option, value])

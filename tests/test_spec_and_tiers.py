@@ -1,8 +1,8 @@
 import pytest
 
-from harness import spec as spec_module
-from harness.spec import Spec
-from harness.tiers import FAST_DEFAULTS, device_kind, scale
+from harness.runs import spec as spec_module
+from harness.runs.spec import Spec
+from harness.claim.tiers import FAST_DEFAULTS, device_kind, scale
 
 
 def make(**kw):

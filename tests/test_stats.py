@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from harness import stats
+from harness.claim import stats
 
 
 def test_paired_t_interval_by_hand():

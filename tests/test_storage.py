@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.atomic import StorageError, atomic_write, atomic_write_text
+from harness.files import StorageError, atomic_write, atomic_write_text
 from harness.findings import write_findings
-from harness.runs import RunStore, UnreadableRunError
-from harness.train import train
+from harness.runs.store import RunStore, UnreadableRunError
+from harness.train.loop import train
 from tests.test_collection import run_pytest, scratch
 from tests.test_runs import SPEC, fake_result
 from tests.test_train import TINY
@@ -94,7 +94,7 @@ def free_some(disk: Path, kilobytes: int) -> None:
 def test_a_full_disk_while_building_the_report_is_a_clear_error_and_leaves_no_part_file(tmp_path, full_disk):
     from reports.build import build_report, main
     from tests.test_report import CURVES_RUN, finding
-    from harness.finding import Figure
+    from harness.findings import Figure
 
     findings = write_findings(tmp_path / "findings.json", [finding(
         "000/x", "reproduced", figures=[Figure(kind="curves", title="c", series={"ce": [CURVES_RUN]})])], {})
@@ -148,8 +148,8 @@ def test_every_written_file_gets_the_mode_the_umask_allows(tmp_path, mask):
 
 READER = textwrap.dedent("""
     import sys
-    from harness.runs import RunStore
-    from harness.spec import Spec
+    from harness.runs.store import RunStore
+    from harness.runs.spec import Spec
     try:
         print(RunStore(sys.argv[1], mode="cached-only").get(Spec(model="resnet18", epochs=1, seed=3)).best_test_acc)
     except OSError as exc:

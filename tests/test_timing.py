@@ -2,7 +2,7 @@ import time
 
 import torch
 
-from harness.timing import PhaseTimer
+from harness.train.timing import PhaseTimer
 
 
 def test_cpu_phases_accumulate_and_reset():

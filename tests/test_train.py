@@ -3,9 +3,9 @@ import contextlib
 import pytest
 import torch
 
-import harness.train as train_module
-from harness.spec import Spec
-from harness.train import train
+import harness.train.loop as train_module
+from harness.runs.spec import Spec
+from harness.train.loop import train
 
 TINY = Spec(model="resnet18", dataset="synthetic", model_args={"width": 0.0625}, epochs=3, batch_size=64,
             lr=0.05, optimizer_args={"momentum": 0.9}, train_subset=500, test_subset=200,
@@ -97,7 +97,7 @@ def test_step_loss_probe_records_every_step_and_leaves_the_run_unchanged():
 
 
 def test_probes_get_their_arguments_and_the_epoch_hooks():
-    from harness.probes import PROBES, Probe
+    from harness.catalog.probes import PROBES, Probe
 
     @PROBES.register("epoch_counter_for_test")
     class EpochCounter(Probe):
@@ -139,8 +139,8 @@ def test_a_resumed_run_counts_the_cpu_time_spent_before_its_checkpoint(tmp_path)
     ("lenet_mnist", {}, "synthetic_mnist")])
 def test_the_cpu_eval_batch_gives_each_image_the_floats_of_one_whole_batch(model, model_args, dataset):
     """The fast tier's test accuracy and per-image correctness must not depend on the eval batch size."""
-    from harness import data
-    from harness.train import build_model, evaluate, normalization
+    from harness.train import data
+    from harness.train.loop import build_model, evaluate, normalization
 
     spec = Spec(model=model, dataset=dataset, model_args=model_args, test_subset=1000, seed=0)
     test = data.prepare(dataset, spec.split, spec.train_subset, spec.test_subset)["test"]
@@ -149,7 +149,7 @@ def test_the_cpu_eval_batch_gives_each_image_the_floats_of_one_whole_batch(model
     net = build_model(spec)
     loss_fn = torch.nn.CrossEntropyLoss()
     per_image = {}
-    with train_module._cpu_threads(torch.device("cpu")):
+    with train_module.cpu_threads(torch.device("cpu")):
         for size in (data.CPU_EVAL_BATCH, len(test)):
             per_image[size] = []
             evaluate(net, data.BatchLoader(test, size, mean=mean, std=std), loss_fn, contextlib.nullcontext,

@@ -1,0 +1,192 @@
+"""pytest hooks of `--plan` (and the recording `--rehearse` uses): run the selected claim tests against a
+RecordingStore and write the plan.
+
+Under `--plan` the `claim_context` fixture's store is swapped for a RecordingStore
+(harness/plan_store.py) and full-tier training counts as allowed, so each claim test
+asks for all its runs and gets cached results or placeholders. Test outcomes mean
+nothing then: every test that ran reports as passed, no finding is published, so
+no findings.json or report is written. Each test's requests travel to the controller
+in its report's user_properties (so `-n N` works too); the controller builds the plan
+(harness/plan.py), writes plan.json and plan.csv and prints the summary.
+
+Registered from conftest.py (`pytest_plugins`); its options join the
+"reproducibility claims" group.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..claim.claim import ClaimCheckFailed
+from ..plan.cost import build_plan, resolve_rate, summary_lines, write_plan
+from ..plan.recording import RecordingStore
+from ..runs.store import RunStore, result_files
+
+PLAN_DIR_ENV = "REPRO_PLAN_DIR"
+PLAN_DEVICE_ENV = "REPRO_PLAN_DEVICE"
+REQUESTS_KEY = "plan_requests"
+FINDING_KEY = "finding"  # conftest.py's user_properties key for a finding; dropped under --plan
+
+
+@dataclass
+class PlanState:
+    store: RecordingStore | None = None
+    requests: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> {spec, claims, cached}
+    stopped: dict[str, str] = field(default_factory=dict)  # nodeid -> why its body ended early
+    lines: list[str] = field(default_factory=list)  # the summary, printed at the end
+
+
+STATE = pytest.StashKey[PlanState]()
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import rehearse as rehearse_plugin  # --rehearse: a mode of this recording, registered with it
+
+    if not pluginmanager.is_registered(rehearse_plugin):
+        pluginmanager.register(rehearse_plugin, "cifar_claims_rehearse")
+    group = parser.getgroup("reproducibility", "reproducibility claims")
+    group.addoption("--plan", action="store_true", default=False,
+                    help="train nothing: list every distinct run the selected claims need, with its cost and "
+                         "estimated time; writes plan.json and plan.csv")
+    group.addoption("--plan-dir", metavar="DIR", default=None,
+                    help=f"where --plan writes plan.json and plan.csv (env {PLAN_DIR_ENV}; default plan)")
+    group.addoption("--plan-device", metavar="KIND", default=None,
+                    help=f"device the --plan time estimate is for (env {PLAN_DEVICE_ENV}): auto (default: this machine's GPU, else cpu), "
+                         "cpu, or a GPU of harness/plan.py GPU_DATASHEET (H100, A100, ...)")
+    group.addoption("--plan-workers", metavar="N", type=int, default=None,
+                    help="workers (GPUs) the --plan wall-time estimate assumes (default: -n N, else 1)")
+
+
+def recording(config: pytest.Config) -> bool:
+    """Whether the claim bodies run against the recording store: under --plan or --rehearse."""
+    return bool(config.getoption("plan", default=False) or config.getoption("rehearse", default=False))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A plan lists the runs of claims: other tests in the selection (the harness's own) do not run under it."""
+    if not recording(config):
+        return
+    others = [i for i in items if "claim" not in getattr(i, "fixturenames", ())]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = [i for i in items if "claim" in getattr(i, "fixturenames", ())]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[STATE] = PlanState()
+    if config.getoption("plan", default=False):
+        config.pluginmanager.register(PlanSession(config), "reproducibility-plan-session")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+    value = yield
+    if fixturedef.argname == "claim_context" and recording(request.config):
+        state = request.config.stash[STATE]
+        state.store = RecordingStore(value.store)
+        value.store = state.store
+        value.can_train_full = True  # planning asks for every run, on any machine
+    return value
+
+
+def _stop_reason(exc: BaseException) -> str | None:
+    """Why a test body ended early, or None when the end cannot hide later runs."""
+    if isinstance(exc, ClaimCheckFailed):
+        return None  # a check on placeholder values; claims make their checks after asking for their runs
+    if isinstance(exc, pytest.skip.Exception):
+        return f"skipped: {exc}"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    if not recording(item.config) or "claim" not in getattr(item, "fixturenames", ()):
+        return (yield)
+    state = item.config.stash[STATE]
+    stopped = None
+    try:
+        yield
+    except (Exception, pytest.skip.Exception, pytest.fail.Exception) as exc:
+        stopped = _stop_reason(exc)
+    claim = item.funcargs["claim"]
+    requests = state.store.take() if state.store else []
+    item.user_properties.append((REQUESTS_KEY, json.dumps({
+        "claim": f"{claim.entry.id} [{claim.tier}]", "stopped": stopped,
+        "runs": [{"key": r.spec.key, "spec": r.spec.to_dict(), "cached": r.cached} for r in requests],
+    })))
+    return None
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if recording(item.config):
+        report.user_properties = [p for p in report.user_properties if p[0] != FINDING_KEY]
+        if report.when == "call":  # outcomes on placeholder values mean nothing (strict xfails included)
+            report.outcome, report.longrepr = "passed", None
+            if hasattr(report, "wasxfail"):
+                del report.wasxfail
+    return report
+
+
+class PlanSession:
+    """Controller-side hooks under --plan: gather each test's requests, then write and print the plan."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.state = config.stash[STATE]
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        if REQUESTS_KEY not in props or report.when != "call":
+            return
+        recorded = json.loads(props[REQUESTS_KEY])
+        if recorded["stopped"]:
+            self.state.stopped[report.nodeid] = recorded["stopped"]
+        for run in recorded["runs"]:
+            entry = self.state.requests.setdefault(run["key"], {"spec": run["spec"], "claims": set(),
+                                                                "cached": run["cached"]})
+            entry["claims"].add(recorded["claim"])
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        config = self.config
+        if hasattr(config, "workerinput"):
+            return
+        real = RunStore(config.getoption("runs"), "cached-only")
+        cached = [r for path in result_files(real.root) if (r := _load_any(path)) is not None]
+        rate = resolve_rate(config.getoption("plan_device") or os.environ.get(PLAN_DEVICE_ENV), cached)
+        workers = config.getoption("plan_workers") or _xdist_workers(config) or 1
+        requests = {k: {**v, "claims": sorted(v["claims"])} for k, v in self.state.requests.items()}
+        plan = build_plan(requests, rate, workers, self.state.stopped, selection={
+            "args": list(config.invocation_params.args), "markexpr": config.getoption("markexpr"),
+            "keyword": config.getoption("keyword"), "runs": str(real.root)})
+        out_dir = Path(config.getoption("plan_dir") or os.environ.get(PLAN_DIR_ENV) or "plan")
+        json_path, csv_path = write_plan(plan, out_dir)
+        self.state.lines = summary_lines(plan) + [f"plan: written to {json_path} and {csv_path}"]
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.state.lines:
+            terminalreporter.section("plan")
+            for line in self.state.lines:
+                terminalreporter.write_line(line)
+
+
+def _load_any(path: Path):
+    """A stored result of the current format, or None (missing, unreadable or older)."""
+    from ..runs.result import RunResult
+
+    try:
+        return RunResult.from_dict(json.loads(path.read_text()))
+    except (ValueError, TypeError, OSError):
+        return None
+
+
+def _xdist_workers(config: pytest.Config) -> int | None:
+    n = getattr(config.option, "numprocesses", None)
+    return n if isinstance(n, int) and n > 0 else None

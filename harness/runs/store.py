@@ -1,0 +1,164 @@
+"""RunStore: a directory of finished runs keyed by Spec hash, safe under parallel workers.
+
+Layout: <root>/<key>/result.json (+ spec.json, checkpoint.pt while training).
+Writes are atomic (harness/atomic.py: temporary file + rename, files as the umask
+allows, so a group can share a store); one file lock per key makes two processes
+asking for the same run train it once, the second loading the first one's result.
+A corrupt or older-format entry is reported and redone (in cached-only mode:
+reported and skipped); an entry this user may not read is an error naming it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+from filelock import FileLock
+
+from ..files import atomic_write_text
+from .result import RunResult
+from .spec import Spec
+
+RUNS_ENV = "REPRO_RUNS"
+RUN_MODE_ENV = "REPRO_RUN_MODE"
+SESSION_ENV = "REPRO_SESSION"
+DEFAULT_RUNS_DIR = Path(".runs")
+MODES = ("train", "cached-only", "retrain")
+TRAINING_LOG = "trainings.log"
+RESULT_FILE = "result.json"  # present once a run has finished
+
+Trainer = Callable[..., RunResult]
+
+
+class RunNotCachedError(LookupError):
+    """cached-only mode and the run is not in the store."""
+
+
+class CorruptRunWarning(UserWarning):
+    """A stored result could not be read and will be redone."""
+
+
+class UnreadableRunError(OSError):
+    """A stored result exists but this process may not read it (permissions, not a file)."""
+
+
+def result_files(root: str | os.PathLike) -> list[Path]:
+    """The result file of every finished run in the store at `root`, in key order (a run still training has none)."""
+    return sorted(d / RESULT_FILE for d in Path(root).iterdir() if (d / RESULT_FILE).is_file())
+
+
+class RunStore:
+    """Load a finished run, or train it (once, even across processes)."""
+
+    def __init__(self, root: str | os.PathLike | None = None, mode: str | None = None,
+                 trainer: Trainer | None = None, train_kwargs: dict[str, Any] | None = None,
+                 session: str | None = None, keep_checkpoints: bool = False) -> None:
+        self.root = Path(root or os.environ.get(RUNS_ENV) or DEFAULT_RUNS_DIR).expanduser().resolve()
+        self.mode = mode or os.environ.get(RUN_MODE_ENV) or "train"
+        if self.mode not in MODES:
+            raise ValueError(f"unknown run mode {self.mode!r}; known modes: {', '.join(MODES)}")
+        self.trainer = trainer
+        self.train_kwargs = dict(train_kwargs or {})
+        # retrain redoes each run once per session, then shares it between claims
+        self.session = session or os.environ.get(SESSION_ENV) or "local"
+        self.trained: list[str] = []
+        self.keep_checkpoints = keep_checkpoints
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(f"run directory {self.root} cannot be created ({exc}); "
+                          f"choose another with --runs or ${RUNS_ENV}") from exc
+
+    def run_dir(self, spec: Spec) -> Path:
+        return self.root / spec.key
+
+    def result_path(self, spec: Spec) -> Path:
+        return self.run_dir(spec) / RESULT_FILE
+
+    def load(self, spec: Spec) -> RunResult | None:
+        """The stored result, or None (missing, corrupt or older format: warned, then redone)."""
+        return self._read(spec)[0]
+
+    def _read(self, spec: Spec) -> tuple[RunResult | None, str | None]:
+        """(result, None), (None, None) when absent, or (None, problem) for an entry that cannot be used."""
+        path = self.result_path(spec)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None, None
+        except OSError as exc:
+            raise UnreadableRunError(
+                f"run store entry {path} cannot be read ({exc.strerror or exc}); a store shared by a group needs "
+                f"group-readable files (its writers' umask 002, or chmod -R g+rX {self.root}), or choose another "
+                f"run directory (--runs / ${RUNS_ENV})") from exc
+        try:
+            result = RunResult.from_dict(json.loads(raw))
+            if result.key != spec.key:
+                raise ValueError(f"holds run {result.key}")
+            try:
+                stored_key = Spec.from_dict(result.spec).key
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"its spec is not a Spec ({exc})") from None
+            if stored_key != spec.key:
+                raise ValueError(f"its spec hashes to {stored_key}, not to its key {spec.key} (edited by hand?)")
+            return result, None
+        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            problem = f"run store entry {path} is corrupt ({exc})"
+            consequence = ("cached-only mode does not redo it" if self.mode == "cached-only"
+                           else "the run will be redone")
+            warnings.warn(f"{problem}; {consequence}", CorruptRunWarning, stacklevel=3)
+            return None, problem
+
+    def _fresh_enough(self, result: RunResult) -> bool:
+        return self.mode != "retrain" or result.extra.get("session") == self.session
+
+    def get(self, spec: Spec) -> RunResult:
+        """Return the run for `spec` according to the store's mode."""
+        result, problem = self._read(spec)
+        if self.mode == "cached-only":
+            if problem is not None:
+                raise RunNotCachedError(f"{problem}, and cached-only mode never redoes a run "
+                                        f"(--run-mode train redoes it)")
+            if result is None:
+                raise RunNotCachedError(f"run {spec.key} ({spec.model}, seed {spec.seed}) is not in {self.root}")
+            return result
+        if result is not None and self._fresh_enough(result):
+            return result
+        lock = FileLock(str(self.root / f"{spec.key}.lock"))
+        with lock:
+            result = self.load(spec)  # another worker may have finished it while we waited
+            if result is not None and self._fresh_enough(result):
+                return result
+            return self._train_and_store(spec)
+
+    def _train_and_store(self, spec: Spec) -> RunResult:
+        if self.trainer is None:
+            from ..train.loop import train as trainer
+        else:
+            trainer = self.trainer
+        run_dir = self.run_dir(spec)
+        self._store_text(run_dir / "spec.json", json.dumps(spec.to_dict(), indent=2, sort_keys=True), spec)
+        checkpoint = run_dir / "checkpoint.pt"
+        if self.mode == "retrain":
+            checkpoint.unlink(missing_ok=True)
+        result = trainer(spec, checkpoint_path=checkpoint, **self.train_kwargs)
+        result.extra["session"] = self.session
+        self._store_text(self.result_path(spec), json.dumps(result.to_dict(), indent=1), spec)
+        if not self.keep_checkpoints:
+            checkpoint.unlink(missing_ok=True)
+        self.trained.append(spec.key)
+        try:
+            with (self.root / TRAINING_LOG).open("a") as log:  # one line per training, for audits
+                log.write(f"{result.created} {spec.key} pid={os.getpid()} status={result.status} "
+                          f"wall={result.wall_time:.1f}s\n")
+        except OSError as exc:  # the result is stored; a full disk must not lose it for the audit line
+            warnings.warn(f"could not append to {self.root / TRAINING_LOG} ({exc.strerror or exc})", stacklevel=3)
+        return result
+
+    def _store_text(self, path: Path, text: str, spec: Spec) -> None:
+        """Atomic write; a failure (full disk, permissions) names the file and the fix."""
+        atomic_write_text(path, text, what=f"run {spec.key}",
+                          fix=f"free space or choose another run directory (--runs / ${RUNS_ENV}); "
+                              f"results already stored are untouched")
