@@ -3,9 +3,8 @@ from statistics import fmean
 
 import pytest
 
-from harness.catalog.models import count_parameters, create_model
-from harness.claim.readings import best, epoch_time, final_train_acc, mean_acc_drop, per_arm, train_test_gap
-from harness.runs.spec import Spec
+from harness.claim import (Spec, best, count_parameters, create_model, epoch_time, final_train_acc, mean_acc_drop,
+                           per_arm, train_test_gap)
 
 # Sec. 1.2: "initial learning rate 0.01, batch size 128, ReduceLROnPlateau, 25 epochs";
 # optimizer, plateau details and augmentation are assumptions recorded in reference/ ("random resized

@@ -19,9 +19,7 @@ from statistics import fmean
 
 import pytest
 
-from harness.catalog.models import count_parameters, create_model
-from harness.claim.readings import best, early, epoch_time, per_arm, steadiness
-from harness.runs.spec import Spec
+from harness.claim import Spec, best, count_parameters, create_model, early, epoch_time, per_arm, steadiness
 
 T_MAX_STEPS = 200  # CosineAnnealingLR(T_max=200, eta_min=0) stepped per batch: lr -> 0 in 200 steps, back in 200
 FAST_WIDTH_DIVISOR = 8

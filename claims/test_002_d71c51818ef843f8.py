@@ -20,8 +20,7 @@ from statistics import fmean
 
 import pytest
 
-from harness.claim.readings import epoch_time, final, final_train_loss, per_arm, steadiness, train_test_gap
-from harness.runs.spec import Spec
+from harness.claim import Spec, epoch_time, final, final_train_loss, per_arm, steadiness, train_test_gap
 
 # -- Sec. 1.1-1.8: MyNet ------------------------------------------------------------------------
 # Sec. 1.1: two 5x5 convs, BN, ReLU, dropout 0.3, hidden 100, NLL loss, SGD, 50 epochs; batch 64;

@@ -8,10 +8,8 @@ from statistics import fmean
 
 import pytest
 
-from harness.claim.readings import (best, early, epoch_time, final_train_acc, final_train_loss, mean_acc_drop,
-                                    mean_train_acc, mean_train_loss, per_arm)
-from harness.catalog.sizes import model_size
-from harness.runs.spec import Spec
+from harness.claim import (Spec, best, early, epoch_time, final_train_acc, final_train_loss, mean_acc_drop,
+                           mean_train_acc, mean_train_loss, model_size, per_arm)
 
 # ---------------------------------------------------------------------------------------------
 # Sec. 1.1.2: "SGD with a mini-batch size of 128, momentum 0.9, weight decay 5e-4, learning rate

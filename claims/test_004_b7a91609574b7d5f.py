@@ -20,10 +20,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from harness.train import data
-from harness.catalog.models import create_model
-from harness.claim.readings import best, early, per_arm, steadiness
-from harness.runs.spec import Spec
+from harness.claim import Spec, Split, best, create_model, early, per_arm, pooled_split, steadiness
 
 # Sec. 3: ResNet-18, 200 epochs, the pooled 10:1:1 split; the optimizer section says SGD,
 # CrossEntropyLoss, ReLU, Channel1=64. lr, momentum, wd, schedule and augmentation are the
@@ -56,10 +53,9 @@ def check_steadier(claim, runs, steadier, other):
 # -- Sec. 1: data and split ----------------------------------------------------------
 
 @pytest.mark.claim("004/dataset/60k-images")
-def test_cifar10_has_60000_images_6000_per_class(claim, pytestconfig):
+def test_cifar10_has_60000_images_6000_per_class(claim):
     """Sec. 1: CIFAR-10 contains 60,000 32x32 colour images in 10 classes, 6,000 images of each class."""
-    arrays = data.load_arrays("cifar10", pytestconfig.getoption("data_root"),
-                              False if pytestconfig.getoption("no_download") else None)
+    arrays = claim.dataset("cifar10")
     images = [arrays["train"].images, arrays["test"].images]
     labels = [arrays["train"].labels, arrays["test"].labels]
     total = sum(len(x) for x in labels)
@@ -72,15 +68,14 @@ def test_cifar10_has_60000_images_6000_per_class(claim, pytestconfig):
 
 
 @pytest.mark.claim("004/split/10-1-1")
-def test_all_60k_images_split_train_val_test_10_1_1(claim, pytestconfig):
+def test_all_60k_images_split_train_val_test_10_1_1(claim):
     """Sec. 1.1: the 60k images are divided into training, validation and test sets 10:1:1."""
-    arrays = data.load_arrays("cifar10", pytestconfig.getoption("data_root"),
-                              False if pytestconfig.getoption("no_download") else None)
+    arrays = claim.dataset("cifar10")
     # The split the runs use, applied to image ids so overlap and coverage can be checked.
     n_train, n_test = len(arrays["train"]), len(arrays["test"])
-    ids = {"train": data.Split(torch.arange(n_train), arrays["train"].labels),
-           "test": data.Split(n_train + torch.arange(n_test), arrays["test"].labels)}
-    parts = data.pooled_split(ids, (10, 1, 1))
+    ids = {"train": Split(torch.arange(n_train), arrays["train"].labels),
+           "test": Split(n_train + torch.arange(n_test), arrays["test"].labels)}
+    parts = pooled_split(ids, (10, 1, 1))
     sets = {name: set(p.images.tolist()) for name, p in parts.items()}
     union = set().union(*sets.values())
     overlap = sum(len(sets[a] & sets[b]) for a, b in (("train", "val"), ("train", "test"), ("val", "test")))

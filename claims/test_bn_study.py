@@ -16,9 +16,7 @@ from statistics import fmean
 
 import pytest
 
-from harness.claim import bands
-from harness.claim.readings import best, epoch_time, final, mean_train_loss, per_arm, steadiness
-from harness.runs.spec import Spec
+from harness.claim import Spec, bands, best, epoch_time, final, mean_train_loss, per_arm, steadiness
 
 NOBN, BN = "VGG-A", "VGG-A+BN"
 MODELS = {NOBN: "vgg_a", BN: "vgg_a_bn"}

@@ -5,7 +5,7 @@ Each entry: claim id -> (registry name, constructor kwargs, unit of the reported
 """
 import pytest
 
-from harness.catalog.sizes import model_size
+from harness.claim import model_size
 
 MILLIONS, COUNT = 1e6, 1
 

@@ -12,9 +12,7 @@ from statistics import fmean
 
 import pytest
 
-from harness.claim.claim import ClaimCheckFailed
-from harness.claim.readings import best, epoch_time, final
-from harness.runs.spec import Spec
+from harness.claim import Spec, best, epoch_time, final
 
 RATIOS = (0, 10, 20, 30, 40, 50, 60, 70, 80)
 PRUNE_SETS = {"conv3": ["conv3.weight"], "conv3-fc1": ["conv3.weight", "fc1.weight"]}
@@ -84,7 +82,7 @@ def trained(claim, runs, chance=0.5):
             claim.note(f"seed {r.spec['seed']} never trained (final test accuracy {r.final_test_acc:.4f}); "
                        f"left out of this structural reading")
     if not kept:
-        raise ClaimCheckFailed(f"{claim.entry.id} [{claim.tier}]: no run of the model trained past chance level")
+        claim.fail("no run of the model trained past chance level")
     return kept
 
 
@@ -127,10 +125,9 @@ def check_test_above_train(claim, runs):
 def check_cells(claim, label, measured: dict, reported: dict):
     """Every cell of a reported row within the tier's tolerance; all cells are recorded before failing."""
     __tracebackhide__ = True
-    bad = [k for k in reported if not claim.within(f"{label} {k}%", measured[int(k)], float(reported[k]))]
-    if bad:
-        raise ClaimCheckFailed(f"{claim.entry.id} [{claim.tier}]: cells {', '.join(f'{k}%' for k in bad)} are outside "
-                               f"the reported values +- tolerance\n{claim.entry.statement}")
+    for k in reported:
+        claim.within(f"{label} {k}%", measured[int(k)], float(reported[k]))
+    claim.check_all_rows(f"{label} cells against the reported values")
 
 
 # ---------------------------------------------------------------------------------------------

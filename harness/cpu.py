@@ -44,6 +44,12 @@ def mode() -> str:
 # What the environment held before apply() replaced it, so that child processes can be given it back.
 _BEFORE_APPLY: dict[str, str | None] = {}
 _IN_FORCE: str | None = None  # the mode this process's libraries initialised with
+_PROBLEM: str | None = None  # a bad $REPRO_CPU_KERNELS seen by apply(): reported as a usage error, not at import
+
+
+def problem() -> str | None:
+    """Why $REPRO_CPU_KERNELS could not be used when the package was imported, or None."""
+    return _PROBLEM
 
 
 def in_force() -> str:
@@ -53,8 +59,11 @@ def in_force() -> str:
 
 def apply() -> None:
     """Put the portable kernel choice into the environment (before torch initialises)."""
-    global _IN_FORCE
-    _IN_FORCE = mode()
+    global _IN_FORCE, _PROBLEM
+    try:
+        _IN_FORCE = mode()
+    except CpuKernelError as exc:  # importing the package must not fail: the settings report it (harness/settings.py)
+        _IN_FORCE, _PROBLEM = "portable", str(exc)
     if _IN_FORCE == "portable":
         for name in PORTABLE_KERNELS:
             _BEFORE_APPLY.setdefault(name, os.environ.get(name))
@@ -86,6 +95,8 @@ def training_threads(default: int) -> int:
 
 def check() -> None:
     """Fail loudly if torch chose other kernels than the ones promised (imported too early)."""
+    if _PROBLEM:
+        raise CpuKernelError(_PROBLEM)
     if mode() != "portable":
         return
     import torch

@@ -11,6 +11,7 @@ run store shared by a group stays readable by the group.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import types
@@ -64,6 +65,21 @@ def _os_error(exc: BaseException | None) -> OSError | None:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def read_versioned(path: str | os.PathLike, kind: str, expected: int, option: str) -> dict[str, Any]:
+    """A JSON object of `kind` in format `expected` (a plan, a rehearsal); a file that is not one, or is of
+    another format, is a ValueError naming the file and the option of pytest that writes it again."""
+    fix = f"write it again with pytest ... {option}"
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a {kind} file (not JSON: {exc}); {fix}") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: not a {kind} file (a JSON {type(doc).__name__}, not an object); {fix}")
+    if doc.get("format") != expected:
+        raise ValueError(f"{path}: {kind} format {doc.get('format')!r}, expected {expected}; {fix}")
+    return doc
 
 
 # -- the shape of what is read --------------------------------------------------

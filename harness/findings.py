@@ -80,7 +80,7 @@ class Comparison:
 
 @dataclass
 class Figure:
-    """A figure request with the data to draw it (see reports/figures.py for the kinds)."""
+    """A figure request with the data to draw it (see harness/figure_kinds.py for the kinds)."""
 
     kind: str
     title: str
@@ -131,12 +131,20 @@ class Finding:
                    budget=dict(plan.budget) if plan else {}, recipe=dict(entry.recipe), report_title=report_title,
                    conflicts_with=list(entry.conflicts_with), agrees_with=list(entry.agrees_with))
 
-    def close(self, outcome: str, *, message: str | None = None, duration: float | None = None) -> "Finding":
-        """Set the verdict from the test's outcome, once."""
+    def close(self, outcome: str, *, message: str | None = None, duration: float | None = None,
+              nodeid: str = "", session: str = "") -> "Finding":
+        """Set the verdict from the test's outcome, once, and say which test and session gave it.
+
+        The one way a finding is closed: by the process that ran its test, or by the controller
+        for a test whose process crashed or whose session was cut short.
+        """
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}; known: {', '.join(OUTCOMES)}")
         self.outcome = outcome
         self.duration = duration
+        if nodeid:
+            self.nodeid, self.command = nodeid, f"pytest '{nodeid}'"
+        self.session = session
         if outcome == "error":
             self.error = message
         elif outcome == "not-reproduced":

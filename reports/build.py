@@ -29,7 +29,9 @@ import pandas as pd
 from harness.files import atomic_write, atomic_write_text
 from harness.findings import VERDICTS, read_findings
 from harness.plan.rehearsal_files import load_rehearsal
-from . import bn_figures, figures, lr_figures, slbi_figures
+from harness import figure_kinds as kinds
+
+from . import bn_figures, figures, lr_figures, paths, slbi_figures
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VERDICT_COLORS = {
@@ -39,8 +41,8 @@ VERDICT_COLORS = {
 }
 TABLE_COLUMNS = ("claim_id", "tier", "verdict", "label", "reported", "measured", "delta", "tolerance", "spread", "n",
                  "estimate", "low", "high", "method", "session")
-# One drawing function per figure kind; each takes (figure data, output path).
-DRAW = {"curves": figures.curves_figure, "band": bn_figures.band_figure, **slbi_figures.FIGURES}
+# One drawing function per figure kind of harness/figure_kinds.py; each takes (figure data, output path).
+DRAW = {"curves": figures.curves_figure, kinds.BAND: bn_figures.band_figure, **slbi_figures.FIGURES}
 # Verdicts with nothing measured behind them: listed compactly, without a box.
 NO_EVIDENCE = ("not-run", "under-specified", "qualitative")
 
@@ -170,16 +172,41 @@ def _write_csv(findings: list[dict[str, Any]], path: Path) -> Path:
                              what="the findings table")
 
 
+def check_finding(f: dict[str, Any]) -> None:
+    """A ValueError naming the claim unless the report can show this finding: a known verdict, and figures
+    of known kinds whose data fit their kind (harness/figure_kinds.py)."""
+    where = f"claim {f.get('claim_id')!r} [{f.get('tier')}]"
+    if f.get("verdict") not in VERDICTS:
+        raise ValueError(f"{where} has verdict {f.get('verdict')!r}; known verdicts: {', '.join(VERDICTS)}")
+    for i, spec in enumerate(f.get("figures") or []):
+        try:
+            kinds.check_figure(spec.get("kind"), spec.get("metric"), spec.get("series"), spec.get("options"))
+        except ValueError as exc:
+            raise ValueError(f"{where}, figure {i} ({spec.get('title', '')!r}): {exc}") from None
+
+
+def read_checked(findings_paths: Iterable[str | Path]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The merged findings of these files (harness.findings.read_findings), each file first read and
+    checked on its own so that a finding the report cannot show is an error naming its file and claim."""
+    findings_paths = [Path(p) for p in findings_paths]
+    for path in findings_paths:
+        for finding in read_findings([path])[0]:
+            try:
+                check_finding(finding.to_dict())
+            except ValueError as exc:
+                raise ValueError(f"findings file {path}: {exc}") from None
+    merged, sessions = read_findings(findings_paths)
+    return [f.to_dict() for f in merged], sessions
+
+
 def _figures(findings: list[dict[str, Any]], out_dir: Path) -> None:
     """Draw each finding's figures from their own data; attach the relative paths to the finding."""
     for f in findings:
         drawn = []
         for i, spec in enumerate(f.get("figures", [])):
-            name = f"{f['claim_id'].replace('/', '_')}_{f['tier']}_{i}.svg"
-            draw = DRAW.get(spec.get("kind"), figures.curves_figure)
-            path = draw(spec, out_dir / "figures" / name)
-            if path is not None:
-                drawn.append({"path": f"figures/{name}", "title": spec.get("title", ""), "kind": spec.get("kind")})
+            out, relative = paths.figure_file(out_dir, f["claim_id"], f["tier"], i)
+            if DRAW[spec["kind"]](spec, out) is not None:
+                drawn.append({"path": relative, "title": spec.get("title", ""), "kind": spec.get("kind")})
         f["drawn_figures"] = drawn
 
 
@@ -189,18 +216,20 @@ def _forests(by_report: dict[str, list[dict[str, Any]]], out_dir: Path) -> dict[
     for report, items in by_report.items():
         comparisons = [{**c, "claim_id": f["claim_id"], "tier": f["tier"]} for f in items
                        for c in f.get("comparisons", [])]
-        path = figures.forest_figure(comparisons, VERDICT_COLORS, out_dir / "figures" / f"forest_{report}.svg")
-        if path is not None:
-            out[report] = f"figures/{path.name}"
+        path, relative = paths.figure_file(out_dir, "forest", report)
+        if figures.forest_figure(comparisons, VERDICT_COLORS, path) is not None:
+            out[report] = relative
     return out
 
 
 def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], out_dir: Path,
                 rehearsal: dict[str, Any] | None = None) -> Path:
+    for f in findings:
+        check_finding(f)
     out_dir.mkdir(parents=True, exist_ok=True)
     _figures(findings, out_dir)
     summary = _summary(findings)
-    chart = figures.verdict_chart(summary["overall"], VERDICT_COLORS, out_dir / "figures" / "verdicts.svg")
+    chart = figures.verdict_chart(summary["overall"], VERDICT_COLORS, paths.inside(out_dir, "figures", "verdicts.svg"))
     by_report = _group(findings)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
@@ -238,8 +267,7 @@ def build_report(findings_paths: Iterable[str | Path], out_dir: str | Path,
     `rehearsal` (default: `out_dir`/rehearsal.json when it exists) adds the planned learning rates.
     """
     out_dir = Path(out_dir)
-    merged, sessions = read_findings([Path(p) for p in findings_paths])
-    findings = [f.to_dict() for f in merged]
+    findings, sessions = read_checked(findings_paths)
     if rehearsal is None and (out_dir / "rehearsal.json").is_file():
         rehearsal = out_dir / "rehearsal.json"
     html = render_html(findings, sessions, out_dir, load_rehearsal(rehearsal) if rehearsal else None)

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .figures import save_figure  # noqa: E402
+from .paths import figure_file  # noqa: E402
 
 LEGEND_ENTRIES = 12  # more distinct curves than this are drawn without a legend entry of their own
 
@@ -65,10 +66,10 @@ def report_lr_figures(rehearsal: Mapping[str, Any], reports: Iterable[str], out_
     out = {}
     for report in reports:
         runs = runs_of_report(report, rehearsal.get("runs", []))
-        path = lr_figure(runs, out_dir / "figures" / f"planned_lr_{report}.svg")
-        if path is None:
+        path, relative = figure_file(out_dir, "planned_lr", report)
+        if lr_figure(runs, path) is None:
             continue
-        out[report] = {"path": f"figures/{path.name}", "runs": len(runs),
+        out[report] = {"path": relative, "runs": len(runs),
                        "failed": [f"{r['spec']['model']} [{r['key']}]: {r['error']}" for r in runs if not r["ok"]],
                        "notes": sorted({r["lr_note"] for r in runs if r.get("lr_note")})}
     return out

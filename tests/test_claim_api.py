@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from harness.claim.claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
+from harness.claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
 from harness.reference.entries import ClaimEntry, TierPlan
 from harness.runs.result import RunResult, pack_bits
 from harness.runs.store import RunStore
@@ -216,3 +216,71 @@ def test_arms_of_one_claim_must_share_precision_and_bf16_is_recorded_as_an_assum
     assert claim.finding.recipe["assumed"]["sgd"] == "plain" and "precision" not in entry.recipe["assumed"]
     with pytest.raises(ValueError, match="'gradients' trains in fp32 but 'plain' in bf16"):
         claim._same_precision("gradients", claim.spec(base.replace(probes=("step_loss", "grad_change"))))
+
+
+def test_a_figure_of_an_unknown_kind_is_an_error_naming_the_known_kinds(tmp_path):
+    claim = make_claim(tmp_path, {"margin": 0.0, "why": "directional"})
+    with pytest.raises(ValueError, match=r"unknown figure kind 'curve'; known: curves, pruning, conv-kernels"):
+        claim.figure("curve", "Test accuracy per epoch", {"a": [_run(1, [True, False])]})
+    with pytest.raises(ValueError, match=r"Claim.band_figure"):  # a band's series are the claim's, not runs'
+        claim.figure("band", "Loss band", {"a": [_run(1, [True, False])]})
+    assert claim.finding.figures == []
+    claim.figure("curves", "Test accuracy per epoch", {"a": [_run(1, [True, False])]})
+    assert [f.kind for f in claim.finding.figures] == ["curves"]
+
+
+@pytest.mark.parametrize("metric", ["best test acc", "Final test accuracy", "test accuracy (last epoch)"])
+def test_a_metric_label_that_reads_like_an_unknown_test_accuracy_names_the_known_labels(tmp_path, metric):
+    """Such a label would silently lose the test set's sampling term of the interval."""
+    claim = make_claim(tmp_path, {"margin": 0.0, "why": "directional"}, seeds=2)
+    a, b = _tied_pair(20)
+    claim._arms = {"a": [_run(1, a[0]), _run(2, a[1])], "b": [_run(3, b[0]), _run(4, b[1])]}
+    with pytest.raises(ValueError, match=r"known: 'best test accuracy', 'final test accuracy'"):
+        claim.check_paired_better("a", [x.mean() for x in a], "b", [x.mean() for x in b], metric)
+
+
+@pytest.mark.parametrize("metric, reading", [
+    ("best test accuracy", "best"), ("final test accuracy", "final"), ("final test accuracy (ReLU vs tanh)", "final"),
+    ("mean test accuracy over the first 10 epochs", None), ("train accuracy - best test accuracy", None),
+    ("minus mean fall of test accuracy per epoch (higher = steadier)", None), ("mean epoch time (s)", None),
+])
+def test_the_labels_claims_use_keep_their_reading(metric, reading):
+    from harness.claim.claim import accuracy_reading
+
+    assert accuracy_reading(metric) == reading
+
+
+def test_fail_is_a_verdict_of_the_claim_with_its_statement_and_rows(tmp_path):
+    claim = make_claim(tmp_path, {"abs": 0.0, "why": "exact"})
+    claim.within("cell", 1.0, 1.0)
+    with pytest.raises(ClaimCheckFailed, match=r"(?s)999/x \[fast\]: no run learned\nA beats B\n.*cell"):
+        claim.fail("no run learned")
+
+
+def _slbi_claims_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "claims" / "test_slbi.py"
+    spec = importlib.util.spec_from_file_location("slbi_claims_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_slbi_pruning_cells_rule_the_claim_out_through_the_claim(tmp_path):
+    """A cell outside the tolerance fails the claim (Claim.within's outcome is a string, never falsy)."""
+    slbi = _slbi_claims_module()
+    claim = make_claim(tmp_path, {"abs": 0.005, "why": "rounding"}, seeds=2)
+    slbi.check_cells(claim, "conv3", {0: [0.99, 0.99], 20: [0.99, 0.99]}, {"0": 0.99, "20": 0.99})
+    with pytest.raises(ClaimCheckFailed, match=r"conv3 40% outside"):
+        slbi.check_cells(claim, "conv3", {0: [0.99, 0.99], 40: [0.50, 0.50]}, {"0": 0.99, "40": 0.99})
+    assert [r["ok"] for r in claim.finding.rows] == [True, True, True, False]
+
+
+def test_no_trained_slbi_run_is_a_verdict_of_the_claim(tmp_path):
+    slbi = _slbi_claims_module()
+    claim = make_claim(tmp_path, {"abs": 0.005, "why": "rounding"})
+    with pytest.raises(ClaimCheckFailed, match=r"999/x \[fast\]: no run of the model trained past chance level\nA "):
+        slbi.trained(claim, [_run(1, [True, False, False, False])])
+    assert "never trained" in claim.finding.notes[0]

@@ -1,13 +1,17 @@
 """run-store export / import: finished runs travel as one tar.gz and arrive checked and unchanged."""
+import hashlib
 import io
 import json
+import re
 import tarfile
 
 import pytest
 
-from harness.runs.export import export_store, import_archive, main
+from harness.runs.export import ArchiveRefused, Limits, export_store, import_archive, main
 from harness.runs.store import RunStore
 from harness.runs.spec import Spec
+from harness.train.loop import train
+from harness.train.loop import train
 from tests.test_collection import run_pytest, scratch
 
 TINY = Spec(model="lenet_mnist", dataset="synthetic_mnist", normalize="none", epochs=1, batch_size=100,
@@ -19,7 +23,7 @@ SPECS = [TINY.replace(seed=s) for s in (0, 1)]
 def store(tmp_path_factory):
     """Two finished runs, one run still training (checkpoint, no result) and one tampered entry."""
     root = tmp_path_factory.mktemp("store")
-    runs = RunStore(root, train_kwargs={"device": "cpu", "progress": False}, keep_checkpoints=True)
+    runs = RunStore(root, trainer=train, train_kwargs={"device": "cpu", "progress": False}, keep_checkpoints=True)
     for spec in SPECS:
         runs.get(spec)
     unfinished = TINY.replace(seed=7)
@@ -68,36 +72,143 @@ def test_importing_twice_finds_identical_runs_and_never_overwrites(archive, tmp_
     assert list(third.conflicts) == [SPECS[0].key] and changed.read_text() == before
 
 
-def _archive_with(tmp_path, members: dict[str, bytes], manifest: dict | None = None):
-    path = tmp_path / "crafted.tar.gz"
+def _archive_with(tmp_path, members: dict[str, bytes], manifest: dict | None = None, unlisted=(), first=(),
+                  name="crafted.tar.gz"):
+    """An archive of `members` whose manifest lists each one's true hash (but those in `unlisted`),
+    written before them unless `manifest` is given; `first` members come before the manifest."""
+    if manifest is None:
+        manifest = {"format": 1, "runs": sorted({m.split("/")[0] for m in members if re.match("[0-9a-f]{16}/", m)}),
+                    "sha256": {m: hashlib.sha256(d).hexdigest() for m, d in members.items() if m not in unlisted}}
+    ordered = {**{m: members[m] for m in first}, "MANIFEST.json": json.dumps(manifest).encode(), **members}
+    path = tmp_path / name
     with tarfile.open(path, "w:gz") as tar:
-        for name, data in {"MANIFEST.json": json.dumps(manifest or {"format": 1}).encode(), **members}.items():
-            info = tarfile.TarInfo(name)
+        for member, data in ordered.items():
+            info = tarfile.TarInfo(member)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return path
 
 
-def test_entries_whose_spec_does_not_hash_to_their_key_are_reported_and_skipped(store, tmp_path):
-    good = SPECS[0].key
-    result, spec = (store / good / "result.json").read_bytes(), (store / good / "spec.json").read_bytes()
+def _entry(store, key=None):
+    key = key or SPECS[0].key
+    return key, (store / key / "result.json").read_bytes(), (store / key / "spec.json").read_bytes()
+
+
+def _refused(crafted, dest, *problems, limits=Limits()):
+    with pytest.raises(ArchiveRefused, match="nothing was imported") as refusal:
+        import_archive(crafted, dest, limits)
+    for problem in problems:
+        assert problem in str(refusal.value)
+    assert not dest.exists() or not any(dest.iterdir())
+    return str(refusal.value)
+
+
+def test_an_archive_with_a_bad_entry_is_refused_whole(store, tmp_path):
+    good, result, spec = _entry(store)
     wrong = "0123456789abcdef"
     crafted = _archive_with(tmp_path, {f"{wrong}/result.json": result, f"{wrong}/spec.json": spec,
                                        f"{good}/result.json": result, f"{good}/spec.json": spec,
                                        "../escape.json": b"{}"})
-    outcome = import_archive(crafted, tmp_path / "dest")
-    assert outcome.written == [good]
-    assert "hashes to" in outcome.bad[wrong] and "not a run entry" in outcome.bad["../escape.json"]
-    assert not (tmp_path / "escape.json").exists() and not (tmp_path / "dest" / wrong).exists()
+    _refused(crafted, tmp_path / "dest", f"run {wrong}: result.json holds run {good}", "../escape.json: not a run file")
+    assert not (tmp_path / "escape.json").exists()
 
 
 def test_a_damaged_file_is_caught_by_the_manifest(store, tmp_path):
-    good = SPECS[0].key
-    spec = (store / good / "spec.json").read_bytes()
-    crafted = _archive_with(tmp_path, {f"{good}/result.json": b"{}", f"{good}/spec.json": spec},
-                            {"format": 1, "sha256": {f"{good}/result.json": "0" * 64}})
-    outcome = import_archive(crafted, tmp_path / "dest")
-    assert "SHA-256" in outcome.bad[f"{good}/result.json"] and not outcome.written
+    good, result, spec = _entry(store)
+    crafted = _archive_with(tmp_path, {f"{good}/result.json": result, f"{good}/spec.json": spec},
+                            {"format": 1, "runs": [good], "sha256": {f"{good}/result.json": "0" * 64,
+                                                                     f"{good}/spec.json": "0" * 64}})
+    _refused(crafted, tmp_path / "dest", f"{good}/result.json: SHA-256 differs")
+
+
+def _forged(result: bytes) -> bytes:
+    data = json.loads(result)
+    data["best_test_acc"] = 0.99
+    return json.dumps(data).encode()
+
+
+def test_a_forged_result_missing_from_the_manifest_is_refused(store, tmp_path):
+    good, result, spec = _entry(store)
+    crafted = _archive_with(tmp_path, {f"{good}/result.json": _forged(result), f"{good}/spec.json": spec},
+                            unlisted=[f"{good}/result.json"])
+    _refused(crafted, tmp_path / "dest", f"{good}/result.json: not listed in MANIFEST.json")
+
+
+def test_a_member_placed_before_the_manifest_is_still_checked_against_it(store, tmp_path):
+    good, result, spec = _entry(store)
+    members = {f"{good}/result.json": _forged(result), f"{good}/spec.json": spec}
+    manifest = {"format": 1, "runs": [good], "sha256": {f"{good}/result.json": hashlib.sha256(result).hexdigest(),
+                                                        f"{good}/spec.json": hashlib.sha256(spec).hexdigest()}}
+    crafted = _archive_with(tmp_path, members, manifest, first=[f"{good}/result.json"])
+    _refused(crafted, tmp_path / "dest", "SHA-256 differs")
+
+
+def test_a_file_listed_in_the_manifest_but_absent_is_refused(store, tmp_path):
+    (good, result, spec), (other, *_) = _entry(store), _entry(store, SPECS[1].key)
+    manifest = {"format": 1, "runs": [good, other],
+                "sha256": {f"{good}/result.json": hashlib.sha256(result).hexdigest(),
+                           f"{good}/spec.json": hashlib.sha256(spec).hexdigest(), f"{other}/result.json": "0" * 64}}
+    crafted = _archive_with(tmp_path, {f"{good}/result.json": result, f"{good}/spec.json": spec}, manifest)
+    _refused(crafted, tmp_path / "dest", f"{other}/result.json: listed in MANIFEST.json but not in the archive")
+
+
+def test_links_and_duplicates_are_refused(store, tmp_path):
+    good, result, spec = _entry(store)
+    path = tmp_path / "links.tar.gz"
+    members = {f"{good}/result.json": result, f"{good}/spec.json": spec}
+    manifest = {"format": 1, "runs": [good], "sha256": {m: hashlib.sha256(d).hexdigest() for m, d in members.items()}}
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in {"MANIFEST.json": json.dumps(manifest).encode(), **members}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo(f"{SPECS[1].key}/result.json")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+        again = tarfile.TarInfo(f"{good}/spec.json")
+        again.size = len(spec)
+        tar.addfile(again, io.BytesIO(spec))
+    _refused(path, tmp_path / "dest", f"{SPECS[1].key}/result.json: not a run file", f"{good}/spec.json: in the archive twice")
+
+
+# -- decompression bombs: tiny archives that unpack big --------------------------------------------------------------
+
+def test_a_member_over_the_size_cap_is_refused_before_it_is_read(store, tmp_path, monkeypatch):
+    good, result, spec = _entry(store)
+    crafted = _archive_with(tmp_path, {f"{good}/result.json": result + b" " * (3 << 20), f"{good}/spec.json": spec})
+    assert crafted.stat().st_size < 100_000
+    reads = []
+    real = tarfile.TarFile.extractfile
+    monkeypatch.setattr(tarfile.TarFile, "extractfile", lambda self, m: reads.append(m.name) or real(self, m))
+    _refused(crafted, tmp_path / "dest", f"{good}/result.json is over 1048576 bytes", limits=Limits(member=1 << 20))
+    assert reads == ["MANIFEST.json"]  # the header of result.json said too big: not a byte of it was read
+
+
+def test_an_archive_over_the_total_cap_is_refused(store, tmp_path):
+    good, result, spec = _entry(store)
+    members = {f"{good}/result.json": result, f"{good}/spec.json": spec,
+               **{f"{k:016x}/spec.json": b" " * (900 << 10) for k in range(4)}}
+    crafted = _archive_with(tmp_path, members)
+    _refused(crafted, tmp_path / "dest", "total size", limits=Limits(member=1 << 20, total=3 << 20))
+
+
+def test_a_huge_header_is_refused_too(store, tmp_path):
+    good, result, spec = _entry(store)
+    path = tmp_path / "pax.tar.gz"
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo(f"{good}/spec.json")
+        info.size, info.pax_headers = len(spec), {"comment": "x" * (3 << 20)}
+        tar.addfile(info, io.BytesIO(spec))
+    _refused(path, tmp_path / "dest", "header or member of over", limits=Limits(member=1 << 20))
+
+
+def test_the_command_line_names_the_cap_it_refuses_by(store, tmp_path, capsys):
+    good, result, spec = _entry(store)
+    crafted = _archive_with(tmp_path, {f"{good}/result.json": result + b" " * (3 << 20), f"{good}/spec.json": spec})
+    assert main(["import", str(crafted), str(tmp_path / "dest"), "--max-member-mb", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--max-member-mb" in err and "nothing was imported" in err and "Traceback" not in err
+    assert main(["import", str(crafted), str(tmp_path / "dest")]) == 0  # under the default cap: imported
 
 
 def test_the_command_line_reports_and_sets_its_exit_status(store, tmp_path, capsys):

@@ -7,11 +7,14 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
+import harness.train.loop as train_module
+from harness.runs.spec import Spec
 from harness.runs.store import RunStore
 from harness.train.checkpoint import CorruptCheckpointWarning
 from harness.train.loop import train
@@ -60,6 +63,49 @@ def test_a_run_killed_mid_training_resumes_and_ends_bitwise_equal(tmp_path):
     assert victim.returncode == -signal.SIGKILL
     resumed = finish(start(SLOW, checkpoint))
     assert resumed == uninterrupted
+
+
+LENET = Spec(model="lenet_mnist", dataset="synthetic_mnist", normalize="none", epochs=3, batch_size=50,
+             train_subset=200, test_subset=100, lr=0.05)
+EVERY_KIND = {  # each schedule kind, optimizer family and probe family the reference uses
+    "plateau": LENET.replace(schedule="plateau", schedule_args={"monitor": "test_acc", "factor": 0.5, "patience": 0}),
+    "cyclic": LENET.replace(schedule="cyclic", optimizer_args={"momentum": 0.9}),
+    "cosine": LENET.replace(schedule="cosine"),
+    "cosine_steps": LENET.replace(schedule="cosine_steps", schedule_args={"t_max": 5}),
+    "step": LENET.replace(schedule="step", schedule_args={"step_size": 1, "gamma": 0.5}),
+    "multistep": LENET.replace(schedule="multistep", schedule_args={"milestones": (1,), "gamma": 0.25}),
+    "adam": LENET.replace(optimizer="adam", lr=0.001),
+    "slbi": LENET.replace(optimizer="slbi", probes=("slbi_support",)),
+    "slbi_adam": LENET.replace(optimizer="slbi_adam", lr=0.001),
+    "bn_probes": LENET.replace(probes=("step_loss", "grad_change", "line_search"),
+                               probe_args={"line_search": {"every": 4}}),
+}
+
+
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_every_kind_of_run_resumes_from_its_weights_only_checkpoint_bitwise(tmp_path, monkeypatch, kind):
+    spec = EVERY_KIND[kind]
+    reference = train(spec, device="cpu", progress=False)
+    checkpoint = tmp_path / "checkpoint.pt"
+    real_evaluate, calls = train_module.evaluate, []
+
+    def evaluate_then_die(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # during epoch 3, after epoch 2's checkpoint
+            raise KeyboardInterrupt
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate", evaluate_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(spec, device="cpu", progress=False, checkpoint_path=checkpoint)
+    monkeypatch.setattr(train_module, "evaluate", real_evaluate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CorruptCheckpointWarning)  # weights_only loading must accept it
+        resumed = train(spec, device="cpu", progress=False, checkpoint_path=checkpoint)
+    assert resumed.extra.pop("resumed_at_epoch") == [2]
+    assert resumed.curves["train_loss"] == reference.curves["train_loss"]
+    assert resumed.curves["test_acc"] == reference.curves["test_acc"] and resumed.curves["lr"] == reference.curves["lr"]
+    assert resumed.extra == reference.extra and resumed.test_correct == reference.test_correct
 
 
 def test_a_lock_left_by_a_killed_process_is_recovered(tmp_path):

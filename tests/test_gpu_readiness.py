@@ -61,7 +61,7 @@ def test_workers_sharing_counts_round_robin_assignment():
 
 def test_a_pinned_worker_without_cuda_stops_instead_of_training_on_the_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.delenv(env.DEVICE_ENV, raising=False)
+    monkeypatch.delenv("REPRO_DEVICE", raising=False)
     monkeypatch.delenv(env.WORKER_GPU_ENV, raising=False)
     assert env.resolve_device("auto").type == "cpu"  # unpinned: the CPU is a fine answer
     monkeypatch.setenv(env.WORKER_GPU_ENV, "MIG-aaaa1111")
@@ -73,10 +73,10 @@ def test_a_pinned_worker_without_cuda_stops_instead_of_training_on_the_cpu(monke
 # -- device kinds ------------------------------------------------------------------------------
 
 def test_a_run_trains_on_its_specs_device_kind_and_refuses_another(monkeypatch):
-    monkeypatch.delenv(env.DEVICE_ENV, raising=False)
+    monkeypatch.delenv("REPRO_DEVICE", raising=False)
     assert env.run_device("cpu", None) == torch.device("cpu")
     assert env.run_device("cpu", "auto") == torch.device("cpu")
-    monkeypatch.setenv(env.DEVICE_ENV, "cuda:1")  # the session's GPU choice does not move a CPU run
+    monkeypatch.setenv("REPRO_DEVICE", "cuda:1")  # the session's GPU choice does not move a CPU run
     assert env.run_device("cpu", None) == torch.device("cpu")
     with pytest.raises(ValueError, match="device='cuda'"):
         train(TINY, device="cuda:0", progress=False)

@@ -4,9 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.claim.readings import (best, early, epoch_time, final, final_train_acc, final_train_loss,
-                                    mean_acc_drop, mean_train_acc, mean_train_loss, per_arm, steadiness,
-                                    train_test_gap)
+from harness.claim import (best, early, epoch_time, final, final_train_acc, final_train_loss, mean_acc_drop,
+                           mean_train_acc, mean_train_loss, per_arm, steadiness, train_test_gap)
 
 
 def run(test_acc, train_acc=(0.5, 0.9), train_loss=(2.0, 1.0), epoch_time=(9.0, 4.0, 6.0)):

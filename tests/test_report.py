@@ -274,3 +274,104 @@ def test_agreements_group_every_claim_the_links_connect_and_identities_are_count
     groups = [[c["claim_id"] for c in g["claims"]] for g in _agreements(findings)]
     assert sorted(groups) == [["000/a", "002/b", "003/c"], ["002/e", "004/d"]]
     assert _summary(findings)["identities"] == ["002/i"]
+
+
+# -- findings files are input: what they say never steers a write, nor fails deep inside a figure --------
+
+def test_a_hostile_findings_file_writes_nothing_outside_the_output_folder(tmp_path):
+    """A tier, report or claim id with '..' or an absolute path names a figure file inside out/figures."""
+    out = tmp_path / "a" / "b" / "out"
+    up = "../" * 5  # from out/figures/<name>: exactly back to tmp_path
+    curves = [Figure(kind="curves", title="c", series={"ce": [CURVES_RUN]})]
+    comparisons = [Comparison(label="a - b", estimate=0.02, low=0.01, high=0.03, n=3, method="t", margin=0.0,
+                              outcome="reproduced")]
+    findings = [
+        finding("000/x", "reproduced", tier=f"fast/{up}escaped-tier", figures=curves, comparisons=comparisons,
+                report=f"x/{up}escaped-report"),
+        finding(f"{up}escaped-claim", "reproduced", figures=curves, comparisons=comparisons,
+                report=str(tmp_path / "absolute-report")),
+        finding("000/y", "reproduced", tier=str(tmp_path / "absolute-tier"), figures=curves),
+    ]
+    render_html(findings, [], out)
+    outside = [p for p in tmp_path.rglob("*") if p.is_file() and out not in p.parents]
+    assert outside == []
+    drawn = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.svg"))
+    assert all(p.count("/") == 1 and p.startswith("figures/") for p in drawn), drawn
+    assert len(drawn) == 3 + 2 + 1  # each finding's curves, each report's forest plot, the verdict chart
+    assert "figures/000_x_fast_.._.._.._.._.._escaped-tier_0.svg" in drawn
+
+
+@pytest.mark.parametrize("parts", [("..",), ("", ""), (".hidden",), ("/etc/passwd",), ("a/../../b", "fast")])
+def test_a_figure_file_name_is_one_plain_name_inside_the_output_folder(tmp_path, parts):
+    from reports.paths import figure_file
+
+    path, relative = figure_file(tmp_path, *parts)
+    assert path.parent == tmp_path / "figures" and relative == f"figures/{path.name}"
+    assert not path.name.startswith(".") and "/" not in path.name
+
+
+def test_a_figures_folder_linked_outside_the_output_folder_is_refused(tmp_path):
+    from reports.paths import UnsafePathError, figure_file
+
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "figures").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UnsafePathError, match="outside the output folder"):
+        figure_file(tmp_path / "out", "000/x", "fast", 0)
+
+
+def rejected(tmp_path, capsys, findings, *extra):
+    path = write_findings(tmp_path / "findings.json", findings, {})
+    with pytest.raises(SystemExit):
+        main([str(path), "--out", str(tmp_path / "out"), *extra])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and not (tmp_path / "out" / "report.html").exists()
+    return path, err
+
+
+def test_an_unknown_verdict_is_an_error_naming_the_file_the_claim_and_the_known_verdicts(tmp_path, capsys):
+    path, err = rejected(tmp_path, capsys, [finding("000/x", "bogus")])
+    assert f"findings file {path}: claim '000/x' [fast] has verdict 'bogus'" in err
+    assert "known verdicts: reproduced, not-reproduced, inconclusive" in err
+
+
+def test_an_unknown_figure_kind_is_an_error_naming_the_file_the_claim_and_the_known_kinds(tmp_path, capsys):
+    path, err = rejected(tmp_path, capsys, [finding(
+        "000/x", "reproduced", figures=[Figure(kind="heatmap", title="h", series={"ce": [CURVES_RUN]})])])
+    assert f"findings file {path}: claim '000/x' [fast], figure 0 ('h'): unknown figure kind 'heatmap'" in err
+    assert "known: curves, pruning, conv-kernels, band" in err
+
+
+@pytest.mark.parametrize("kind, series, where", [
+    ("curves", ["ce"], "series must be a mapping"),
+    ("curves", {"ce": "abc123"}, "series['ce'] must be a list of runs"),
+    ("curves", {"ce": ["abc123"]}, "series['ce'][0] must be a mapping (a run)"),
+    ("curves", {"ce": [{"curves": {"test_acc": [0.3, 0.5]}}]}, "series['ce'][0]['curves']['epoch'] must be a list"),
+    ("curves", {"ce": [{"curves": {"epoch": [1, 2], "test_acc": [0.3, "x"]}}]}, "['test_acc'] must be a list of num"),
+    ("band", {"BN": {"x": [1, 2], "lo": [0.1], "hi": [0.2, 0.3]}}, "series['BN']['lo'] must be 2 values"),
+    ("band", {"BN": [1, 2]}, "series['BN'] must be a mapping"),
+    ("pruning", {"SLBI": [{"probes": {"prune_curve": {"ratios": [0, 20], "accuracy": [0.9, 0.8], "method": "o"}}}]},
+     "['prune_curve']['accuracy'] must be a mapping"),
+    ("conv-kernels", {"SLBI": [{"probes": {"conv_weights": {"kernel_norms": [[0.1], []], "layer": "conv3"}}}]},
+     "['kernel_norms'][1] must be a row of 1+ values"),
+], ids=["series-list", "runs-not-list", "run-not-mapping", "no-epochs", "not-numbers", "band-short", "band-list",
+        "prune-accuracy", "kernel-row"])
+def test_a_malformed_figure_is_an_error_naming_the_file_the_claim_and_what_is_wrong(tmp_path, capsys, kind, series,
+                                                                                    where):
+    path, err = rejected(tmp_path, capsys, [finding(
+        "000/x", "reproduced", figures=[Figure(kind=kind, title="t", metric="test_acc", series=series)])])
+    assert f"findings file {path}: claim '000/x' [fast], figure 0 ('t'): " in err and where in err, err
+
+
+def test_a_rehearsal_that_is_not_json_is_an_error_naming_the_file(tmp_path, capsys):
+    rehearsal = tmp_path / "rehearsal.json"
+    rehearsal.write_text("<html>not a rehearsal</html>")
+    _, err = rejected(tmp_path, capsys, [finding("000/x", "reproduced")], "--rehearsal", str(rehearsal))
+    assert f"{rehearsal}: not a rehearsal file (not JSON" in err and "--rehearse" in err
+
+
+def test_every_figure_kind_has_one_drawing_function():
+    from reports.build import DRAW
+    from harness.figure_kinds import FIGURE_KINDS
+
+    assert sorted(DRAW) == sorted(FIGURE_KINDS)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.files import StorageError, atomic_write, atomic_write_text
+from harness.files import StorageError, atomic_write, atomic_write_text, read_versioned
 from harness.findings import write_findings
 from harness.runs.store import RunStore, UnreadableRunError
 from harness.train.loop import train
@@ -201,3 +201,19 @@ def test_a_failure_that_is_not_about_storage_passes_through_unchanged(tmp_path):
     with pytest.raises(KeyError):
         atomic_write(tmp_path / "x", broken)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("<html>", r"not a plan file \(not JSON: "),
+    ("[1, 2]", r"not a plan file \(a JSON list, not an object\)"),
+    ('{"format": 0}', r"plan format 0, expected 1"),
+    (b"\xff\xfe", r"not a plan file \(not JSON: "),
+], ids=["html", "list", "old-format", "not-utf8"])
+def test_a_versioned_file_that_is_not_one_names_the_file_and_the_option_that_writes_it(tmp_path, text, expected):
+    path = tmp_path / "plan.json"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ValueError, match=expected) as error:
+        read_versioned(path, "plan", 1, "--plan")
+    assert str(error.value).startswith(f"{path}: ") and "pytest ... --plan" in str(error.value)
+    path.write_text('{"format": 1, "runs": []}')
+    assert read_versioned(path, "plan", 1, "--plan") == {"format": 1, "runs": []}

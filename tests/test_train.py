@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import harness.train.loop as train_module
+from harness import settings
 from harness.runs.spec import Spec
 from harness.train.loop import train
 
@@ -36,10 +37,10 @@ def test_epoch_time_splits_into_data_step_eval_and_probe():
                                                  (True, None, True), (None, "no", False)])
 def test_compile_is_off_unless_asked_for(monkeypatch, flag, env, expected):
     if env is None:
-        monkeypatch.delenv(train_module.COMPILE_ENV, raising=False)
+        monkeypatch.delenv("REPRO_COMPILE", raising=False)
     else:
-        monkeypatch.setenv(train_module.COMPILE_ENV, env)
-    assert train_module.compile_enabled(flag) is expected
+        monkeypatch.setenv("REPRO_COMPILE", env)
+    assert settings.compile_enabled(flag) is expected
 
 
 @pytest.mark.slow

@@ -22,16 +22,17 @@ Two families, both recorded per training step without changing the trajectory:
 
 Both take `every` (record one step in `every`, default 1). Values stay on the device until
 `result()`/`state_dict()` (no host sync per step). Band statistics over learning rates are in
-`harness/bands.py`.
+`harness/claim/bands.py`.
 """
 from __future__ import annotations
 
+import random
 from typing import Any, Sequence
 
 import torch
 from torch.func import functional_call
 
-from .probes import PROBES, Probe, StepContext
+from .probes import PROBES, PlannedRun, Probe, StepContext, placeholder_curve
 
 DEFAULT_ETA_FACTORS = (0.5, 1.0, 2.0, 3.0, 4.0)
 
@@ -123,6 +124,12 @@ class GradChange(Probe):
         self.series.load(state["series"])
         self.prev = state["prev"]
 
+    def placeholder(self, run: PlannedRun, rng: random.Random) -> dict[str, Any]:
+        steps = [s for s in range(run.steps_per_epoch * run.epochs - 1) if s % self.every == 0]
+        return {"definition": "placeholder", "every": self.every, "step": steps,
+                **{name: [abs(v) for v in placeholder_curve(rng, len(steps), 1.0, 0.1, noise=0.05)]
+                   for name in self.series.names}}
+
 
 @PROBES.register("line_search")
 class LineSearch(Probe):
@@ -176,3 +183,14 @@ class LineSearch(Probe):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.series.load(state["series"])
+
+    def placeholder(self, run: PlannedRun, rng: random.Random) -> dict[str, Any]:
+        factors = list(self.eta_factors)
+        steps = list(range(0, run.steps_per_epoch * run.epochs, self.every))
+
+        def rows(base: float) -> list[list[float]]:
+            return [[base * (1 + f) * rng.uniform(0.5, 1.5) for f in factors] for _ in steps]
+
+        return {"definition": "placeholder", "every": self.every, "eta_factors": factors, "step": steps,
+                "loss": rows(1.0), "grad_diff": rows(0.5), "beta": rows(2.0),
+                "grad_norm": [rng.uniform(0.5, 1.5) for _ in steps]}

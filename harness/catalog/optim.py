@@ -141,6 +141,3 @@ def build_schedule(name: str, optimizer: torch.optim.Optimizer, epochs: int, ste
         return factory(optimizer, epochs, steps_per_epoch, **kwargs)
     except TypeError as exc:
         raise ValueError(f"schedule {name!r} rejected its arguments {kwargs}: {exc}") from None
-
-
-from . import slbi  # noqa

@@ -7,6 +7,8 @@ what it records comes back in `RunResult.extra["probes"][name]`.
 """
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -43,6 +45,22 @@ class EpochContext:
     evaluate: Callable[[], tuple[float, float]]
 
 
+@dataclass(frozen=True)
+class PlannedRun:
+    """What a probe's placeholder may know of a run that is planned, not trained (harness/plan/recording.py)."""
+
+    epochs: int
+    steps_per_epoch: int
+    optimizer: str
+    meta_model: Callable[[], torch.nn.Module]  # the run's model on the meta device: shapes, no weights
+
+
+def placeholder_curve(rng: random.Random, n: int, start: float, end: float, rate: float = 3.0,
+                      noise: float = 0.01) -> list[float]:
+    """`n` values easing from `start` to `end` with a little noise: a plausible training curve."""
+    return [end + (start - end) * math.exp(-rate * (i + 1) / n) + rng.uniform(-noise, noise) for i in range(n)]
+
+
 class Probe:
     """Base class: override the hooks you need and `result()`.
 
@@ -51,6 +69,9 @@ class Probe:
     `needs_fp32`: the probe compares per-step losses or gradients at a finer grain than bf16's
     8-bit mantissa resolves, so a full-tier run carrying it trains in fp32 (tiers.full_precision).
     Epoch-end probes (support records, pruning curves) read the model as it stands and do not.
+
+    `placeholder()`: what `result()` would return after a planned run, with the same keys and
+    series lengths and values drawn from `rng`; planning (--plan) answers claims with it.
     """
 
     needs_fp32 = False
@@ -76,6 +97,9 @@ class Probe:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
+
+    def placeholder(self, run: PlannedRun, rng: random.Random) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} defines no placeholder()")
 
 
 PROBES: Registry[Callable[[], Probe]] = Registry("probe")
@@ -108,6 +132,9 @@ class StepLoss(Probe):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.done = list(state["done"])
 
+    def placeholder(self, run: PlannedRun, rng: random.Random) -> list[float]:
+        return placeholder_curve(rng, run.steps_per_epoch * run.epochs, 2.3, 0.3, noise=0.2)
+
 
 def needs_fp32(names: tuple[str, ...]) -> bool:
     """Whether any of these probes needs its run trained in fp32."""
@@ -120,4 +147,22 @@ def build_probes(names: tuple[str, ...], args: dict[str, dict[str, Any]] | None 
     if unknown:
         raise ValueError(f"probe_args given for probes that are not requested: {sorted(unknown)}")
     return {name: PROBES.get(name)(**args.get(name, {})) for name in names}
-from . import bn_probes  # noqa
+
+
+class MissingPlaceholderError(NotImplementedError):
+    """A probe without a placeholder: planning cannot answer for runs that carry it."""
+
+
+def has_placeholder(name: str) -> bool:
+    return getattr(PROBES.get(name), "placeholder", Probe.placeholder) is not Probe.placeholder
+
+
+def placeholder_results(names: tuple[str, ...], args: dict[str, dict[str, Any]] | None, run: PlannedRun,
+                        rng: random.Random) -> dict[str, Any]:
+    """Each probe's placeholder result for `run`, drawn from `rng` in the order of `names`."""
+    missing = [name for name in names if not has_placeholder(name)]
+    if missing:
+        raise MissingPlaceholderError(
+            f"probe(s) {', '.join(map(repr, missing))} define no placeholder(): add one returning what result() "
+            f"returns, so --plan can follow claims that read it")
+    return {name: probe.placeholder(run, rng) for name, probe in build_probes(names, args).items()}

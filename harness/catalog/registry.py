@@ -24,6 +24,7 @@ class Registry(Generic[T]):
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        self.plural = kind + ("es" if kind.endswith("s") else "s")
         self._items: dict[str, T] = {}
 
     def register(self, name: str | None = None) -> Callable[[T], T]:
@@ -46,7 +47,7 @@ class Registry(Generic[T]):
             close = difflib.get_close_matches(name, self._items, n=3)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             raise UnknownNameError(
-                f"unknown {self.kind} {name!r}.{hint} Known {self.kind}s: {', '.join(sorted(self._items))}"
+                f"unknown {self.kind} {name!r}.{hint} Known {self.plural}: {', '.join(sorted(self._items))}"
             ) from None
 
     def names(self, pattern: str = "*") -> list[str]:

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import random
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import torch
 
 from .optim import OPTIMIZERS
-from .probes import PROBES, EpochContext, Probe
+from .probes import PROBES, EpochContext, PlannedRun, Probe
 
 NEVER = 2000.0  # the official toolbox's "never entered the support" epoch
 
@@ -396,6 +397,11 @@ class SupportRecord(Probe):
         self.epochs = list(state["epochs"])
         self.share = {k: list(v) for k, v in state["share"].items()}
 
+    def placeholder(self, run: PlannedRun, rng: random.Random) -> dict[str, Any]:
+        epochs = list(range(1, run.epochs + 1))
+        return {"epochs": epochs, "support_share": {"placeholder.weight": [rng.random() for _ in epochs]},
+                "filter_entry_epoch": {"placeholder.weight": [rng.randint(0, run.epochs - 1)]}}
+
 
 DEFAULT_RATIOS = (0, 10, 20, 30, 40, 50, 60, 70, 80)
 
@@ -437,6 +443,13 @@ class PruneCurve(Probe):
         return {"method": self.method, "ratios": self.ratios, "unpruned": self.unpruned,
                 "accuracy": self.curves, "pruned": self.pruned}
 
+    def placeholder(self, run: PlannedRun, rng: random.Random) -> dict[str, Any]:
+        unpruned = rng.uniform(0.9, 0.99)
+        return {"method": self.method, "ratios": list(self.ratios), "unpruned": unpruned,
+                "accuracy": {label: [unpruned - 0.001 * r * rng.random() for r in self.ratios] for label in self.sets},
+                "pruned": {label: [{layer: 0 for layer in layers} for _ in self.ratios]
+                           for label, layers in self.sets.items()}}
+
 
 @PROBES.register("conv_weights")
 class ConvWeights(Probe):
@@ -466,3 +479,12 @@ class ConvWeights(Probe):
 
     def result(self) -> dict[str, Any]:
         return self.summary
+
+    def placeholder(self, run: PlannedRun, rng: random.Random) -> dict[str, Any]:
+        out_channels, in_channels = dict(run.meta_model().named_parameters())[self.layer].shape[:2]
+        out = {"layer": self.layer, "threshold": self.threshold, "near_zero_share": rng.random(),
+               "mean_abs": rng.random(), "kernel_norms": [[rng.random() for _ in range(in_channels)]
+                                                          for _ in range(out_channels)]}
+        if run.optimizer.startswith("slbi"):
+            out["support_share"] = rng.random()
+        return out

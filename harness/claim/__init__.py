@@ -1,0 +1,20 @@
+"""What a claim test imports: `from harness.claim import Claim, Spec, best, ...`.
+
+The Claim API (harness/claim/claim.py), the readings of runs (readings.py), band statistics
+(bands.py), the recipe (Spec), and the model and data helpers the claims of reports/ read:
+one place, so a claim file has one import block. The modules of harness/claim/ import each
+other directly, never through this face, so importing it makes no cycle.
+"""
+from ..catalog.models import count_parameters, create_model
+from ..catalog.sizes import model_size
+from ..runs.spec import Spec
+from ..train.data import Split, load_arrays, pooled_split
+from . import bands
+from .claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
+from .readings import (best, early, epoch_time, final, final_train_acc, final_train_loss, mean_acc_drop,
+                       mean_train_acc, mean_train_loss, per_arm, steadiness, train_test_gap)
+
+__all__ = ["Claim", "ClaimCheckFailed", "ClaimContext", "ClaimInconclusive", "Spec", "Split", "bands", "best",
+           "count_parameters", "create_model", "early", "epoch_time", "final", "final_train_acc", "final_train_loss",
+           "load_arrays", "mean_acc_drop", "mean_train_acc", "mean_train_loss", "model_size", "per_arm",
+           "pooled_split", "steadiness", "train_test_gap"]

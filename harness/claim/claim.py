@@ -9,6 +9,8 @@ outcomes: reproduced (the check returns), not-reproduced (ClaimCheckFailed), inc
 from __future__ import annotations
 
 import math
+import os
+import re
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -17,8 +19,10 @@ import numpy as np
 import pytest
 from _pytest.outcomes import Skipped
 
+from ..figure_kinds import BAND, RUN_FIGURES, unknown_kind
+
 from . import stats
-from ..train import timing
+from ..train import data, timing
 from ..findings import Comparison, Figure, Finding, RunRecord
 from ..reference.entries import ClaimEntry, ReferenceError, TierPlan
 from ..runs.result import RunResult
@@ -26,15 +30,19 @@ from ..runs.store import RunNotCachedError, RunStore
 from ..runs.spec import Spec
 from .tiers import scale
 
-# Which stored per-image correctness a metric reads (for one-seed paired test-set statistics).
+# The metric labels of a check that name one run's test accuracy, and the stored per-image correctness
+# each reads (the test set's sampling term of a paired interval, McNemar for one seed). A label may add a
+# qualifier in parentheses: "final test accuracy (ReLU vs tanh)". Every other label (an epoch mean, a
+# drop, a gap, a time) has no per-image record behind it.
 TEST_ACC_READINGS = {"best test accuracy": "best", "final test accuracy": "final"}
+# A label that reads like a test accuracy but is none of the above (a typo, another wording) would silently
+# lose the per-image term: an error naming the known labels instead.
+LOOKS_LIKE_TEST_ACC = re.compile(r"((best|final|last|max(imum)?|top-?1)[ _-]*)?test[ _-]*acc(uracy|\.)?", re.IGNORECASE)
 # "Similar" between untrained models is no evidence: an equivalence on a test accuracy whose arms all sit
 # at chance (every dataset here has 10 classes) is inconclusive. The slack is about two binomial standard
 # errors of 10% accuracy on the fast tier's 1,000 test images (sqrt(0.1 * 0.9 / 1000) = 0.0095).
 CHANCE_ACCURACY = 0.10
 CHANCE_SLACK = 0.02
-# Probe results a figure kind draws (they travel in the finding with the figure).
-FIGURE_PROBES = {"pruning": ("prune_curve",), "conv-kernels": ("conv_weights",)}
 
 
 BF16_ASSUMPTION = ("bf16 autocast (fp32 weights, optimizer state and BatchNorm statistics): the report does not "
@@ -57,6 +65,8 @@ class ClaimContext:
     base_seed: int = 0
     can_train_full: bool = False  # a GPU is present, or the user asked for CPU explicitly
     device: str | None = None  # --device: None trains each tier on its own device kind (tiers.TIER_DEVICES)
+    data_root: str | os.PathLike | None = None  # None: harness/settings.py's default
+    download: bool | None = None
 
 
 def _fmt(value: Any) -> str:
@@ -79,6 +89,20 @@ def _runs_match(runs: Sequence[RunResult], epoch: str, values: Sequence[float]) 
     """These runs are the ones behind the values, seed by seed, and kept per-image correctness."""
     hits = [r.correctness(epoch) for r in runs]
     return bool(hits) and all(h is not None for h in hits) and _hits_match(hits, values)
+
+
+def accuracy_reading(metric: str) -> str | None:
+    """The per-image correctness ('best' or 'final') a check's metric label reads, or None for a label
+    that is not one run's test accuracy; a label that looks like a test accuracy the table does not know
+    is a ValueError naming the known labels."""
+    head = metric.split(" (")[0]
+    if head in TEST_ACC_READINGS:
+        return TEST_ACC_READINGS[head]
+    if LOOKS_LIKE_TEST_ACC.fullmatch(head.strip()):
+        raise ValueError(f"metric label {metric!r} reads like a test accuracy but is not one this API knows, so its "
+                         f"interval would lose the test set's sampling term; known: "
+                         f"{', '.join(map(repr, TEST_ACC_READINGS))} (optionally followed by ' (qualifier)')")
+    return None
 
 
 def _values(measured: float | Sequence[float]) -> list[float]:
@@ -184,13 +208,20 @@ class Claim:
         return result
 
     # -- findings ---------------------------------------------------------------
+    def dataset(self, name: str) -> dict[str, data.Split]:
+        """A dataset's splits, read from the session's data root (downloaded only where the session allows)."""
+        return data.load_arrays(name, self.context.data_root, self.context.download)
+
     def note(self, text: str) -> None:
         self.finding.notes.append(text)
 
     def figure(self, kind: str, title: str, runs: Mapping[str, Sequence[RunResult]], metric: str = "test_acc",
                reported: Mapping[Any, Any] | None = None) -> None:
-        """A figure of these runs (curves, pruning curves, kernels); its data travel in the finding."""
-        probes = FIGURE_PROBES.get(kind, ())
+        """A figure of these runs (curves, pruning curves, kernels); its data travel in the finding.
+        An unknown kind is a ValueError naming the known ones (harness/figure_kinds.py)."""
+        if kind not in RUN_FIGURES:
+            raise ValueError(unknown_kind(kind, tuple(RUN_FIGURES)) + f" (a {BAND!r} figure: Claim.band_figure)")
+        probes = RUN_FIGURES[kind]
         series = {label: [{"key": r.key, "seed": r.spec.get("seed"),
                            "curves": {"epoch": r.curves.get("epoch", []), metric: r.curves.get(metric, [])},
                            "probes": {p: r.extra.get("probes", {}).get(p) for p in probes}}
@@ -201,13 +232,19 @@ class Claim:
     def band_figure(self, title: str, ylabel: str, series: Mapping[str, Mapping[str, list[float]]], *,
                     log: bool = False, smoothing: str = "") -> None:
         """A fill-between figure of per-step bands (x, lo, hi and optionally line per label)."""
-        self.finding.figures.append(Figure(kind="band", title=title, series={k: dict(v) for k, v in series.items()},
+        self.finding.figures.append(Figure(kind=BAND, title=title, series={k: dict(v) for k, v in series.items()},
                                            options={"xlabel": "training step", "ylabel": ylabel, "log": log,
                                                     "smoothing": smoothing}))
 
     def skip(self, reason: str) -> None:
         self.finding.skip_reason = reason
         pytest.skip(reason)
+
+    def fail(self, reason: str) -> None:
+        """Rule the claim out where no interval decides (no run learned at all, say): the verdict
+        not-reproduced, with the claim's statement and the rows recorded so far."""
+        __tracebackhide__ = True
+        self._conclude(stats.NOT_REPRODUCED, reason)
 
     def note_divergence(self, runs: Mapping[str, Sequence[RunResult]]) -> None:
         """Name every diverged run: its readings cover only the epochs before the divergence."""
@@ -275,7 +312,7 @@ class Claim:
 
         The arm registered under `label` when its runs match the values; else the one arm whose runs
         do (checks often name an arm by a shorter label than its runs were asked for under)."""
-        epoch = TEST_ACC_READINGS.get(metric.split(" (")[0])
+        epoch = accuracy_reading(metric)
         if epoch is None:
             return None
         if label in self._arms and _runs_match(self._arms[label], epoch, values):
@@ -370,7 +407,7 @@ class Claim:
     def _unless_at_chance(self, outcome: str, metric: str, *arms: Sequence[float]) -> str:
         """An equivalence of test accuracies is inconclusive when every run of every arm is at chance."""
         values = [v for arm in arms for v in _values(arm)]
-        if metric not in TEST_ACC_READINGS or not all(math.isfinite(v) for v in values) \
+        if accuracy_reading(metric) is None or not all(math.isfinite(v) for v in values) \
                 or max(values) > CHANCE_ACCURACY + CHANCE_SLACK:
             return outcome
         self.note(f"every run is at chance on {metric} (at most {max(values):.3f}, chance {CHANCE_ACCURACY:.2f} + "

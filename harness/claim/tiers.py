@@ -41,9 +41,9 @@ def full_precision(spec: Spec) -> str:
     per-step probe that compares losses or gradients at a finer grain than bf16's 8-bit
     mantissa resolves (`Probe.needs_fp32`) stay fp32; epoch-end probes do not change the
     precision, so a probed arm and its unprobed comparison arm train alike."""
-    from ..catalog import optim, probes  # noqa: F401  (optim imports slbi, which registers SLBI's probes)
+    from ..catalog.probes import needs_fp32  # the catalog registers every probe when any of it is imported
 
-    return "fp32" if probes.needs_fp32(spec.probes) else "bf16"
+    return "fp32" if needs_fp32(spec.probes) else "bf16"
 
 
 def scale(spec: Spec, tier: str, overrides: Mapping[str, Any] | None = None, device: str | None = None) -> Spec:

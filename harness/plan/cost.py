@@ -9,7 +9,7 @@ run store already holds it, and its cost:
   probe FLOP      = what a probe adds (the line search's extra forward/backward passes,
                     the pruning curve's evaluations); the other probes are counted as free
 
-MACs per image come from harness/models/complexity.py, counted on the meta device
+MACs per image come from harness/catalog/sizes.py, counted on the meta device
 (shapes only, nothing computed). Time estimates divide FLOP by a device's sustained
 rate and add a per-step overhead. Where the rate comes from is part of every estimate:
 measured (from cached runs of that hardware, or a short benchmark on this CPU), or an
@@ -27,6 +27,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ..catalog.models import create_model
+from ..catalog.sizes import count_size
+from ..files import read_versioned
 from ..train.data import CHANNELS, NUM_CLASSES, SYNTHETIC_SHAPES, eval_batch_size, split_sizes
 from ..runs.result import RunResult
 from ..runs.spec import Spec
@@ -59,15 +62,8 @@ def input_shape(spec: Spec) -> tuple[int, int, int, int]:
 
 @lru_cache(maxsize=None)
 def _model_size(model: str, frozen_args: tuple, num_classes: int, shape: tuple[int, ...]) -> tuple[int, int]:
-    import torch
-
-    from ..catalog.models import count_parameters, create_model
-    from ..catalog.models.complexity import count_macs
-
-    with torch.device("meta"):  # shapes only: a DPN-92 costs milliseconds, not seconds
-        net = create_model(model, num_classes=num_classes, in_channels=shape[1],
-                           **Spec(model=model, model_args=frozen_args).kwargs("model_args"))
-    return count_parameters(net), count_macs(net, shape)
+    model_args = Spec(model=model, model_args=frozen_args).kwargs("model_args")
+    return count_size(model, dict(num_classes=num_classes, in_channels=shape[1], **model_args), shape)
 
 
 def model_size(spec: Spec) -> tuple[int, int]:
@@ -150,7 +146,6 @@ def measure_cpu_rate(model: str = "vgg_a", batch: int = 32, steps: int = 3) -> D
 
     from .. import cpu
     from ..train.device import cpu_model
-    from ..catalog.models import create_model
 
     spec = Spec(model=model, batch_size=batch)
     _, macs = model_size(spec)
@@ -297,15 +292,6 @@ def write_plan(plan: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path
         frame["claims"] = frame["claims"].map(";".join)
     frame.to_csv(csv_path, index=False)
     return json_path, csv_path
-
-
-def read_versioned(path: str | Path, kind: str, expected: int, option: str) -> dict[str, Any]:
-    """A JSON file of `kind` in format `expected`; another format is an error naming the option that rewrites it."""
-    doc = json.loads(Path(path).read_text())
-    if doc.get("format") != expected:
-        raise ValueError(f"{path}: {kind} format {doc.get('format')!r}, expected {expected}; "
-                         f"write it again with pytest ... {option}")
-    return doc
 
 
 def load_plan(path: str | Path) -> dict[str, Any]:

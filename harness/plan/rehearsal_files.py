@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ..files import atomic_write_text
-from .cost import read_versioned
+from ..files import atomic_write_text, read_versioned
 
 REHEARSAL_FORMAT = 1
 CSV_COLUMNS = ("key", "ok", "model", "dataset", "epochs", "steps_per_epoch", "precision", "seed", "probes",

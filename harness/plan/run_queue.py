@@ -30,11 +30,11 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .. import settings
 from ..files import atomic_write_text
 from .markers import TakenKeys
 from ..runs.spec import Spec
 
-QUEUE_ENV = "REPRO_RUN_QUEUE"  # "on" enables the queue (as --run-queue does)
 WORKERINPUT_KEY = "cifar_claims_run_queue"
 PLAN_TIMEOUT_S = 900
 
@@ -47,7 +47,7 @@ def start_plan(args: list[str], cwd: str | os.PathLike, out_dir: Path) -> subpro
     """Start a `--plan` session over the same arguments; `read_plan` collects its result."""
     command = [sys.executable, "-m", "pytest", *args, "--plan", "--plan-dir", str(out_dir),
                "-n", "0", "-q", "-p", "no:cacheprovider"]
-    env = {**os.environ, QUEUE_ENV: "off"}
+    env = settings.set_for_child_processes("run_queue", "off", dict(os.environ))
     return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -9,23 +9,72 @@ preemption) submitit requeues it, and the requeued task resumes from the run's
 last epoch checkpoint (<store>/<key>/checkpoint.pt). `run-slurm wait FOLDER`
 follows a submitted array again. When the array is done,
 `pytest claims/ -m full --run-mode cached-only --runs=...` builds the report.
+
+submitit's folder holds pickles that run as the submitter on the nodes, so it is kept
+out of the shared store and private (mode 0700, refused if others may write it): by
+default ~/.cache/cifar-claims/slurm/<hash of the store's path>, or --folder (on a
+filesystem the nodes see). Waiting never unpickles: a run is done when the store holds
+its validated result, and a task that failed says why in a JSON file
+(<folder>/outcomes/<key>.json).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import io
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from .cost import load_plan
+from ..files import atomic_write_text
+from ..runs.result import RunResult
 from ..runs.store import RunStore
 from ..runs.spec import Spec
 
 JOBS_FILE = "jobs.json"
+OUTCOMES = "outcomes"  # <folder>/outcomes/<key>.json: how each task ended, as JSON
+MAX_OUTCOME_BYTES = 1 << 20
+
+
+class SubmitError(RuntimeError):
+    """sbatch refused the array; nothing was submitted."""
+
+
+def private_folder(runs: str | Path) -> Path:
+    """The default submitit folder of a store: outside it, per user, one per store path."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "cifar-claims" / "slurm" / hashlib.sha256(str(Path(runs).resolve()).encode()).hexdigest()[:16]
+
+
+def make_private(folder: Path) -> Path:
+    """Create `folder` (mode 0700); PermissionError if it exists and someone else may write it."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    status = folder.stat()
+    if status.st_uid != os.getuid() or status.st_mode & 0o022:
+        raise PermissionError(f"submitit's folder {folder} may be written by others (mode "
+                              f"{oct(status.st_mode & 0o777)}): the pickles in it run as you on the nodes; "
+                              f"chmod go-w it or choose your own with --folder")
+    return folder
+
+
+def task_summary(result: RunResult) -> dict[str, Any]:
+    """What `wait` reports of a finished run."""
+    return {"key": result.key, "status": result.status, "wall_time": result.wall_time,
+            "hardware": result.environment.get("gpu") or result.environment.get("cpu"),
+            "resumed_at_epoch": result.extra.get("resumed_at_epoch", [])}
+
+
+def _error_line(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
 
 
 def _submitit():
@@ -73,19 +122,30 @@ class TrainRun:
     next start finds the run's checkpoint and train() resumes from it.
     """
 
-    def __init__(self, runs: str, train_kwargs: dict[str, Any] | None = None) -> None:
+    def __init__(self, runs: str, train_kwargs: dict[str, Any] | None = None, outcomes: str | None = None) -> None:
         self.runs = runs
         self.train_kwargs = dict(train_kwargs or {})
+        self.outcomes = outcomes
 
     def __call__(self, spec: dict[str, Any], key: str) -> dict[str, Any]:
-        parsed = Spec.from_dict(spec)
-        if parsed.key != key:
-            raise ValueError(f"the plan's spec hashes to {parsed.key} on this node, not to {key}: "
-                             f"different harness versions or REPRO_CPU_KERNELS; write the plan again here")
-        result = RunStore(self.runs, "train", train_kwargs=self.train_kwargs).get(parsed)
-        return {"key": result.key, "status": result.status, "wall_time": result.wall_time,
-                "hardware": result.environment.get("gpu") or result.environment.get("cpu"),
-                "resumed_at_epoch": result.extra.get("resumed_at_epoch", [])}
+        from ..train.loop import train  # on the node: the task trains
+
+        try:
+            parsed = Spec.from_dict(spec)
+            if parsed.key != key:
+                raise ValueError(f"the plan's spec hashes to {parsed.key} on this node, not to {key}: "
+                                 f"different harness versions or REPRO_CPU_KERNELS; write the plan again here")
+            summary = task_summary(RunStore(self.runs, "train", trainer=train,
+                                            train_kwargs=self.train_kwargs).get(parsed))
+        except Exception as exc:  # said in JSON for `wait`, then raised for Slurm and the log
+            self._record(key, {"key": key, "status": "failed", "error": _error_line(exc)})
+            raise
+        self._record(key, summary)
+        return summary
+
+    def _record(self, key: str, outcome: dict[str, Any]) -> None:
+        if self.outcomes:
+            atomic_write_text(Path(self.outcomes) / f"{key}.json", json.dumps(outcome))
 
     def checkpoint(self, spec: dict[str, Any], key: str):
         """Called by submitit on USR2: the same call again; the run's own checkpoint carries the state."""
@@ -104,7 +164,7 @@ class Submission:
 
     base: str  # submitit writes each task's pickles and logs under <base>/<job id>/
     runs: str
-    tasks: list[dict[str, Any]] = field(default_factory=list)  # {job_id, key, model, est_seconds}
+    tasks: list[dict[str, Any]] = field(default_factory=list)  # {job_id, key, spec, model, est_seconds}
 
     @property
     def folder(self) -> str:
@@ -123,27 +183,49 @@ class Submission:
             raise FileNotFoundError(f"no {JOBS_FILE} in {base}: name the folder run-slurm submit printed")
         return cls(**json.loads(path.read_text()))
 
-    def jobs(self) -> list:
-        submitit = _submitit()
-        return [submitit.SlurmJob(folder=self.folder, job_id=t["job_id"]) for t in self.tasks]
+    def outcome_path(self, key: str) -> Path:
+        return Path(self.base) / OUTCOMES / f"{key}.json"
+
+    def log_path(self, job_id: str) -> Path:
+        """Where submitit sends the task's stderr."""
+        return Path(self.base) / job_id / f"{job_id}_0_log.err"
 
 
 def submit(plan_path: str | Path, runs: str | Path, options: SlurmOptions, folder: str | Path | None = None,
            train_kwargs: dict[str, Any] | None = None) -> tuple[Submission, list]:
-    """Submit the plan's missing runs as one array; returns the Submission (saved) and its submitit jobs."""
-    submitit = _submitit()
+    """Submit the plan's missing runs as one array; returns the Submission (saved) and its submitit jobs.
+
+    SubmitError, with sbatch's message, when sbatch refuses the array; the files submitit wrote
+    for it are removed.
+    """
     plan = load_plan(plan_path)
     runs = str(Path(runs).resolve())
     todo = pending_runs(plan, runs)
-    submission = Submission(base=str(Path(folder).resolve() if folder else Path(runs) / ".slurm"), runs=runs)
+    base = Path(folder).resolve() if folder else private_folder(runs)
+    submission = Submission(base=str(base), runs=runs)
     if not todo:
         return submission, []
+    submitit = _submitit()
+    outcomes = make_private(base) / OUTCOMES
+    outcomes.mkdir(exist_ok=True)
+    for r in todo:  # a failure recorded by an earlier array is not this one's
+        submission.outcome_path(r["key"]).unlink(missing_ok=True)
     executor = submitit.SlurmExecutor(folder=submission.folder, max_num_timeout=options.max_requeues)
     executor.update_parameters(**options.executor_parameters())
     kwargs = {"progress": False, **(train_kwargs or {})}
-    jobs = executor.map_array(TrainRun(runs, kwargs), [r["spec"] for r in todo], [r["key"] for r in todo])
-    submission.tasks = [{"job_id": j.job_id, "key": r["key"], "model": r["model"], "est_seconds": r["est_seconds"]}
-                        for j, r in zip(jobs, todo)]
+    before, said = set(base.iterdir()), io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):  # submitit prints sbatch's complaint: it goes into the one message
+            jobs = executor.map_array(TrainRun(runs, kwargs, str(outcomes)), [r["spec"] for r in todo],
+                                      [r["key"] for r in todo])
+    except Exception as exc:
+        for path in set(base.iterdir()) - before:
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink(missing_ok=True)
+        lines = [line.strip() for line in (str(exc) or said.getvalue()).splitlines() if line.strip()]
+        raise SubmitError(f"sbatch refused the array: {'; '.join(lines)[:1000] or type(exc).__name__}; "
+                          f"nothing was submitted") from None
+    submission.tasks = [{"job_id": j.job_id, "key": r["key"], "spec": r["spec"], "model": r["model"],
+                         "est_seconds": r["est_seconds"]} for j, r in zip(jobs, todo)]
     submission.save()
     return submission, jobs
 
@@ -174,47 +256,55 @@ def _active(job_ids: Iterable[str]) -> set[str] | None:
     return set(out.stdout.split()) if out.returncode == 0 else None
 
 
-def _message(job, exc: BaseException) -> str:
-    """The exception line of the task's traceback, and where its full log is."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    last = next((line for line in reversed(lines) if "Error" in line or "Exception" in line), lines[-1] if lines else "")
-    return f"{last} (log: {job.paths.stderr})"[:2000]
+def _failure(submission: Submission, task: dict[str, Any]) -> str | None:
+    """The error a failed task wrote to its outcome file (plain JSON, never a pickle), with its log."""
+    path = submission.outcome_path(task["key"])
+    try:
+        with path.open("rb") as handle:
+            recorded = json.loads(handle.read(MAX_OUTCOME_BYTES))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict) or recorded.get("status") != "failed":
+        return None
+    return f"{str(recorded.get('error'))[:2000]} (log: {submission.log_path(task['job_id'])})"
 
 
-def wait(submission: Submission, jobs: list | None = None, *, poll_s: float = 5.0, progress: bool | None = None,
+def wait(submission: Submission, *, poll_s: float = 5.0, progress: bool | None = None,
          lost_after_s: float = 60.0, timeout_s: float | None = None) -> Outcome:
-    """Poll until every task has a result or an error; progress (done / to go, ETA) on the terminal.
+    """Poll until every task is over; progress (done / to go, ETA) on the terminal.
 
-    A task is over once Slurm no longer lists it as active and its result is there (a task
-    requeued after a preemption may have written a result that its next start replaces).
-    A task that is gone without a result for `lost_after_s` (killed before submitit could
-    write one) counts as failed, so waiting never blocks forever.
+    A task is over once Slurm no longer lists it as active and either the store holds its
+    validated result (done) or its outcome file says it failed (a task requeued after a
+    preemption may end otherwise on its next start). A task gone with neither for
+    `lost_after_s` (killed before it could say) counts as failed, so waiting never blocks
+    forever. Nothing submitit pickled is read.
     """
-    from ..train.loop import progress_enabled
+    from ..settings import progress_enabled
 
-    jobs = jobs if jobs is not None else submission.jobs()
+    store = RunStore(submission.runs, "cached-only")
     tasks = {t["job_id"]: t for t in submission.tasks}
-    outcome, pending, missing_since = Outcome(), {j.job_id: j for j in jobs}, {}
-    bar = _bar(len(jobs), progress_enabled(progress))
+    outcome, pending, missing_since = Outcome(), dict(tasks), {}
+    bar = _bar(len(tasks), progress_enabled(progress))
     started = time.monotonic()
     while pending:
         active = _active(pending)
-        for job_id, job in list(pending.items()):
-            key = tasks[job_id]["key"]
+        for job_id, task in list(pending.items()):
+            key = task["key"]
             if active is not None and job_id in active:  # running, or requeued after writing a result
                 missing_since.pop(job_id, None)
                 continue
-            if job.paths.result_pickle.exists():
-                error = job.exception()
-                if error is None:
-                    outcome.done[key] = job.result()
-                else:
-                    outcome.failed[key] = _message(job, error)
+            result = store.load(Spec.from_dict(task["spec"]))
+            failure = None if result is not None else _failure(submission, task)
+            if result is not None:
+                outcome.done[key] = task_summary(result)
+            elif failure is not None:
+                outcome.failed[key] = failure
             elif active is None or time.monotonic() - missing_since.setdefault(job_id, time.monotonic()) \
                     < lost_after_s:
                 continue
             else:
-                outcome.failed[key] = f"job {job_id} left the queue without a result; see {job.paths.stderr}"
+                outcome.failed[key] = (f"job {job_id} left the queue without a result; "
+                                       f"see {submission.log_path(job_id)}")
             del pending[job_id]
             if bar is not None:
                 bar.update(1)
@@ -263,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("submit", help="submit the plan's missing runs as one job array")
     s.add_argument("plan", help="plan.json written by pytest ... --plan")
     s.add_argument("--runs", required=True, help="the run store on the shared filesystem")
-    s.add_argument("--folder", help="submitit's logs and pickles (default <runs>/.slurm)")
+    s.add_argument("--folder", help="submitit's logs and pickles, private to you and seen by the nodes "
+                                    "(default ~/.cache/cifar-claims/slurm/<hash of the store's path>)")
     s.add_argument("--partition")
     s.add_argument("--time", type=_at_least(1), default=SlurmOptions.time_min, metavar="MIN", help="time limit per task")
     s.add_argument("--gpus-per-task", type=_at_least(0), default=SlurmOptions.gpus_per_task)
@@ -277,11 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--device", default="auto", help="device inside each task (default auto: its GPU)")
     s.add_argument("--wait", action="store_true", help="wait for the array, with progress, and report")
     w = sub.add_parser("wait", help="follow a submitted array until it is done, and report")
-    w.add_argument("folder", help=f"the folder holding {JOBS_FILE} (default <runs>/.slurm)")
+    w.add_argument("folder", help=f"the folder holding {JOBS_FILE}, as run-slurm submit printed it")
     args = parser.parse_args(argv)
     try:
         return _run(args)
-    except (OSError, ValueError, ImportError) as exc:
+    except (OSError, ValueError, ImportError, SubmitError) as exc:
         print(f"run-slurm {args.command}: {exc}", file=sys.stderr)
         return 2
 
@@ -299,8 +390,8 @@ def _run(args: argparse.Namespace) -> int:
         if not args.wait or not jobs:
             return 0
     else:
-        submission, jobs = Submission.load(args.folder), None
-    outcome = wait(submission, jobs)
+        submission = Submission.load(args.folder)
+    outcome = wait(submission)
     print("\n".join(summary_lines(submission, outcome)))
     return 1 if outcome.failed else 0
 

@@ -9,13 +9,11 @@ no findings.json or report is written. Each test's requests travel to the contro
 in its report's user_properties (so `-n N` works too); the controller builds the plan
 (harness/plan.py), writes plan.json and plan.csv and prints the summary.
 
-Registered from conftest.py (`pytest_plugins`); its options join the
-"reproducibility claims" group.
+Entry point `cifar_claims_plan`; its options are declared with every other in harness/settings.py.
 """
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,14 +21,12 @@ from typing import Any
 import pytest
 
 from ..claim.claim import ClaimCheckFailed
-from ..plan.cost import build_plan, resolve_rate, summary_lines, write_plan
+from ..plan.cost import DeviceRate, build_plan, resolve_rate, summary_lines, write_plan
 from ..plan.recording import RecordingStore
-from ..runs.store import RunStore, result_files
+from ..runs.store import stored_results
+from .config import recording, settings_of
 
-PLAN_DIR_ENV = "REPRO_PLAN_DIR"
-PLAN_DEVICE_ENV = "REPRO_PLAN_DEVICE"
-REQUESTS_KEY = "plan_requests"
-FINDING_KEY = "finding"  # conftest.py's user_properties key for a finding; dropped under --plan
+REQUESTS_KEY = "plan_requests"  # a test's recorded runs, on its call report (the rehearsal reads them too)
 
 
 @dataclass
@@ -42,29 +38,6 @@ class PlanState:
 
 
 STATE = pytest.StashKey[PlanState]()
-
-
-def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
-    from . import rehearse as rehearse_plugin  # --rehearse: a mode of this recording, registered with it
-
-    if not pluginmanager.is_registered(rehearse_plugin):
-        pluginmanager.register(rehearse_plugin, "cifar_claims_rehearse")
-    group = parser.getgroup("reproducibility", "reproducibility claims")
-    group.addoption("--plan", action="store_true", default=False,
-                    help="train nothing: list every distinct run the selected claims need, with its cost and "
-                         "estimated time; writes plan.json and plan.csv")
-    group.addoption("--plan-dir", metavar="DIR", default=None,
-                    help=f"where --plan writes plan.json and plan.csv (env {PLAN_DIR_ENV}; default plan)")
-    group.addoption("--plan-device", metavar="KIND", default=None,
-                    help=f"device the --plan time estimate is for (env {PLAN_DEVICE_ENV}): auto (default: this machine's GPU, else cpu), "
-                         "cpu, or a GPU of harness/plan.py GPU_DATASHEET (H100, A100, ...)")
-    group.addoption("--plan-workers", metavar="N", type=int, default=None,
-                    help="workers (GPUs) the --plan wall-time estimate assumes (default: -n N, else 1)")
-
-
-def recording(config: pytest.Config) -> bool:
-    """Whether the claim bodies run against the recording store: under --plan or --rehearse."""
-    return bool(config.getoption("plan", default=False) or config.getoption("rehearse", default=False))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -80,7 +53,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = PlanState()
-    if config.getoption("plan", default=False):
+    if config.getoption("plan", default=None) and not config.getoption("help"):
         config.pluginmanager.register(PlanSession(config), "reproducibility-plan-session")
 
 
@@ -127,7 +100,6 @@ def pytest_runtest_call(item: pytest.Item):
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     if recording(item.config):
-        report.user_properties = [p for p in report.user_properties if p[0] != FINDING_KEY]
         if report.when == "call":  # outcomes on placeholder values mean nothing (strict xfails included)
             report.outcome, report.longrepr = "passed", None
             if hasattr(report, "wasxfail"):
@@ -141,6 +113,17 @@ class PlanSession:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.state = config.stash[STATE]
+        self.rate: DeviceRate | None = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """The device rate first: an unknown --plan-device is a usage error before any test, not after."""
+        if hasattr(self.config, "workerinput"):
+            return
+        chosen = settings_of(self.config)
+        try:
+            self.rate = resolve_rate(chosen.plan_device, stored_results(chosen.runs) if chosen.runs.is_dir() else [])
+        except ValueError as exc:
+            raise pytest.UsageError(f"--plan-device: {exc}") from None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
@@ -158,16 +141,13 @@ class PlanSession:
         config = self.config
         if hasattr(config, "workerinput"):
             return
-        real = RunStore(config.getoption("runs"), "cached-only")
-        cached = [r for path in result_files(real.root) if (r := _load_any(path)) is not None]
-        rate = resolve_rate(config.getoption("plan_device") or os.environ.get(PLAN_DEVICE_ENV), cached)
-        workers = config.getoption("plan_workers") or _xdist_workers(config) or 1
+        chosen = settings_of(config)
+        workers = chosen.plan_workers or _xdist_workers(config) or 1
         requests = {k: {**v, "claims": sorted(v["claims"])} for k, v in self.state.requests.items()}
-        plan = build_plan(requests, rate, workers, self.state.stopped, selection={
+        plan = build_plan(requests, self.rate, workers, self.state.stopped, selection={
             "args": list(config.invocation_params.args), "markexpr": config.getoption("markexpr"),
-            "keyword": config.getoption("keyword"), "runs": str(real.root)})
-        out_dir = Path(config.getoption("plan_dir") or os.environ.get(PLAN_DIR_ENV) or "plan")
-        json_path, csv_path = write_plan(plan, out_dir)
+            "keyword": config.getoption("keyword"), "runs": str(chosen.runs.expanduser().resolve())})
+        json_path, csv_path = write_plan(plan, Path(chosen.plan_dir))
         self.state.lines = summary_lines(plan) + [f"plan: written to {json_path} and {csv_path}"]
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
@@ -175,16 +155,6 @@ class PlanSession:
             terminalreporter.section("plan")
             for line in self.state.lines:
                 terminalreporter.write_line(line)
-
-
-def _load_any(path: Path):
-    """A stored result of the current format, or None (missing, unreadable or older)."""
-    from ..runs.result import RunResult
-
-    try:
-        return RunResult.from_dict(json.loads(path.read_text()))
-    except (ValueError, TypeError, OSError):
-        return None
 
 
 def _xdist_workers(config: pytest.Config) -> int | None:

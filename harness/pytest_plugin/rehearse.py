@@ -1,6 +1,6 @@
 """pytest hooks of `--rehearse`: every distinct run the selected claims need, rehearsed on the CPU.
 
-`--rehearse` uses the plan's recording (harness/plan_plugin.py: the claim bodies run against a
+`--rehearse` uses the plan's recording (harness/pytest_plugin/plan.py: the claim bodies run against a
 RecordingStore, outcomes are discarded, no findings are written). After each test has recorded
 its runs, the process that ran it rehearses those whose recipe no process of the session has
 taken yet (harness/rehearse.py; a marker file per recipe in a folder the controller hands every
@@ -11,12 +11,11 @@ the machine's own CPU kernels (harness/cpu.py): no verdict rests on a rehearsal'
 controller writes rehearsal.json and rehearsal.csv, prints the summary, and fails the session,
 naming the runs, when any rehearsal failed (or was taken by a worker that crashed).
 
-Registered by harness/plan_plugin.py (the rehearsal is a mode of its recording).
+Entry point `cifar_claims_rehearse`; its options are declared with every other in harness/settings.py.
 """
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,28 +26,14 @@ from .. import cpu
 from ..plan.markers import TakenKeys
 from ..plan.rehearsal_files import summary_lines, write_rehearsal
 from ..runs.spec import Spec
-
-REHEARSE_DIR_ENV = "REPRO_REHEARSE_DIR"
-REQUESTS_KEY = "plan_requests"  # harness/plan_plugin.py's user_properties key for a test's runs
+from .config import settings_of
+from .plan import REQUESTS_KEY
 REHEARSAL_KEY = "rehearsals"
 TAKEN_INPUT = "rehearsal_taken_dir"  # the workerinput key of the controller's folder of taken recipes
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("reproducibility", "reproducibility claims")
-    group.addoption("--rehearse", action="store_true", default=False,
-                    help="train nothing for real: rehearse every distinct run the selected claims need on the CPU "
-                         "(two steps, one evaluation, checkpoint and resume, the planned learning rate); "
-                         "writes rehearsal.json and rehearsal.csv, fails naming any run that failed")
-    group.addoption("--rehearse-dir", metavar="DIR", default=None,
-                    help=f"where --rehearse writes rehearsal.json and rehearsal.csv (env {REHEARSE_DIR_ENV}; "
-                         "default rehearsal)")
-    group.addoption("--rehearse-images", metavar="N", type=int, default=None,
-                    help="images per rehearsed training step (default 2)")
-
-
 def rehearsing(config: pytest.Config) -> bool:
-    return bool(config.getoption("rehearse", default=False))
+    return bool(config.getoption("rehearse", default=None))
 
 
 @dataclass
@@ -78,17 +63,9 @@ def recipe_key(spec: Spec) -> str:
 REHEARSER = pytest.StashKey[Rehearser]()
 
 
-def _images(config: pytest.Config) -> int:
-    from ..plan.rehearse import DEFAULT_IMAGES
-
-    return config.getoption("rehearse_images") or DEFAULT_IMAGES
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    if not rehearsing(config):
+    if not rehearsing(config) or config.getoption("help"):
         return
-    if _images(config) < 1:
-        raise pytest.UsageError(f"--rehearse-images must be at least 1, got {config.getoption('rehearse_images')}")
     if not hasattr(config, "workerinput"):
         # before pytest-xdist starts its workers: they rehearse with the machine's own CPU kernels (no verdict
         # depends on a rehearsal's floats, and bf16 convolutions are several times faster there)
@@ -104,7 +81,7 @@ def _taken(config: pytest.Config) -> TakenKeys:
     return config.pluginmanager.get_plugin("reproducibility-rehearsal-session").taken
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)  # outside plan_plugin's wrapper: its requests are recorded by then
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # outside the plan entry point's wrapper: its requests are recorded by then
 def pytest_runtest_call(item: pytest.Item):
     try:
         return (yield)
@@ -130,10 +107,8 @@ def _rehearse_item(item: pytest.Item) -> None:
 def _rehearser(config: pytest.Config) -> Rehearser:
     """This process's Rehearser, made on first use (the claims plugin's settings are read by then)."""
     if REHEARSER not in config.stash:
-        from .claims import SETTINGS
-
-        config.stash[REHEARSER] = Rehearser(config.getoption("data_root"), config.stash[SETTINGS].download,
-                                            _images(config), _taken(config))
+        chosen = settings_of(config)
+        config.stash[REHEARSER] = Rehearser(chosen.data_root, chosen.download, chosen.rehearse_images, _taken(config))
     return config.stash[REHEARSER]
 
 
@@ -184,10 +159,11 @@ class RehearsalSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.taken.remove()
         runs = [{**self._run(k), "claims": sorted(self.claims[k])} for k in sorted(self.specs)]
-        out_dir = Path(self.config.getoption("rehearse_dir") or os.environ.get(REHEARSE_DIR_ENV) or "rehearsal")
+        chosen = settings_of(self.config)
+        out_dir = Path(chosen.rehearse_dir)
         selection = {"args": list(self.config.invocation_params.args),
                      "markexpr": self.config.getoption("markexpr"), "keyword": self.config.getoption("keyword"),
-                     "images": _images(self.config),
+                     "images": chosen.rehearse_images,
                      "cpu_kernels": sorted({r.get("cpu_kernels") or "portable" for r in runs})}
         json_path, csv_path = write_rehearsal(runs, selection, out_dir)
         self.lines = summary_lines(runs) + [f"rehearsal: written to {json_path} and {csv_path}"]

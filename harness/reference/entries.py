@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +14,11 @@ from typing import Any
 
 import yaml
 
+from .. import settings
 from ..files import conforms, describe, is_number
 from ..runs.spec import ARG_FIELDS, Spec
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
-REFERENCE_ENV = "REPRO_REFERENCE"
 KINDS = ("params", "ordering", "threshold", "metric", "mechanism", "sparsity", "identity", "qualitative")
 EXPECTS = ("reproduced", "not-reproduced", "under-specified", "qualitative")
 TIER_NAMES = ("fast", "full")
@@ -294,7 +293,7 @@ def load_report(path: Path) -> ReportEntry:
 
 def load_all(directory: Path | None = None) -> dict[str, ReportEntry]:
     """Every reference/*.yaml (or $REPRO_REFERENCE/*.yaml), keyed by report name."""
-    directory = Path(directory or os.environ.get(REFERENCE_ENV) or REFERENCE_DIR)
+    directory = Path(directory or settings.reference_dir() or REFERENCE_DIR)
     if not directory.is_dir():
         raise ReferenceError(f"reference directory {directory} does not exist")
     reports = {p.stem: load_report(p) for p in sorted(directory.glob("*.yaml"))}

@@ -2,15 +2,19 @@
 
 An archive is one tar.gz holding, per finished run, `<key>/result.json` and
 `<key>/spec.json` (no checkpoints, no half-trained runs), plus MANIFEST.json with
-each file's SHA-256. Importing checks every entry before it is written: the file
-hashes, the result format, and that the spec hashes to the run's key
-(`Spec.from_dict(spec).key` equals the folder name and the result's key). Bad
-entries are reported and skipped; an entry already in the store is left alone
-(counted as identical, or reported as a conflict when it differs).
+each file's SHA-256. Importing reads the whole archive as data (never extracting a
+path or a link) and checks all of it before writing anything: every member is a run
+file listed in the manifest with a matching hash, every listed file is there, each
+result validates and its spec hashes to its key. Any failure refuses the archive,
+naming each problem, and nothing is imported. Sizes are capped (per member, read from
+its header and again while reading; in all, decompressed), so a small archive cannot
+fill the memory. A run already in the store is left alone (counted as identical, or
+reported as a conflict when it differs).
 """
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import io
 import json
@@ -18,18 +22,36 @@ import re
 import sys
 import tarfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import cpu
+from ..files import atomic_write_text
 from .result import RunResult
-from .store import atomic_write_text
-from .spec import Spec
+from .store import parse_result
 
 MANIFEST = "MANIFEST.json"
 ARCHIVE_FORMAT = 1
 FILES = ("result.json", "spec.json")
 MEMBER = re.compile(r"^(?P<key>[0-9a-f]{16})/(?P<file>result\.json|spec\.json)$")
+MiB = 1 << 20
+MAX_MEMBER_BYTES = 64 * MiB  # a result is KB to a few MB (per-step probe series); bundles carry no checkpoints
+MAX_TOTAL_BYTES = 1024 * MiB  # the whole archive, decompressed
+MAX_MEMBERS = 100_000
+MAX_PROBLEMS_SHOWN = 20
+
+
+class ArchiveRefused(ValueError):
+    """The archive failed a check: nothing of it was imported."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size caps on an imported archive (bytes, after decompression)."""
+
+    member: int = MAX_MEMBER_BYTES
+    total: int = MAX_TOTAL_BYTES
+    members: int = MAX_MEMBERS
 
 
 @dataclass
@@ -50,21 +72,9 @@ class Outcome:
 
 
 def check_entry(key: str, result_text: str, spec_text: str) -> RunResult:
-    """The entry's RunResult, or ValueError saying why it cannot be trusted."""
-    try:
-        spec = Spec.from_dict(json.loads(spec_text))
-        result = RunResult.from_dict(json.loads(result_text))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"unreadable: {exc}") from None
-    if spec.key != key:
-        hint = (" (a store from native-kernel CPU runs imports under REPRO_CPU_KERNELS=native)"
-                if cpu.mode() == "portable" else "")
-        raise ValueError(f"spec.json hashes to {spec.key} here, not to its folder name{hint}")
-    if result.key != key:
-        raise ValueError(f"result.json holds run {result.key}")
-    if Spec.from_dict(result.spec) != spec:
-        raise ValueError("result.json's spec differs from spec.json")
-    return result
+    """The entry's RunResult, or ValueError saying why it cannot be trusted: the result validates, holds
+    run `key`, its spec hashes to `key` and equals spec.json."""
+    return parse_result(key, result_text, spec_text)
 
 
 def export_store(store: str | Path, archive: str | Path) -> Outcome:
@@ -98,36 +108,113 @@ def export_store(store: str | Path, archive: str | Path) -> Outcome:
     return outcome
 
 
-def _read_archive(archive: Path, outcome: Outcome) -> tuple[dict, dict[str, dict[str, str]]]:
-    """(manifest, {key: {file: text}}) of the archive's regular files that look like run entries."""
+class _Capped(io.RawIOBase):
+    """A decompressed stream that refuses to go past `total` bytes or to hand out more than `chunk` at once,
+    so neither a member nor a header tarfile reads whole (long names, pax records) can exhaust the memory."""
+
+    def __init__(self, raw: gzip.GzipFile, total: int, chunk: int, archive: Path) -> None:
+        self.raw, self.total, self.chunk, self.archive = raw, total, chunk, archive
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def _over(self) -> ArchiveRefused:
+        return ArchiveRefused(f"{self.archive} unpacks to more than {self.total} bytes, the cap on an archive's "
+                              f"total size (--max-total-mb); nothing was imported")
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0 or size > self.chunk:
+            raise ArchiveRefused(f"{self.archive} holds a header or member of over {self.chunk} bytes "
+                                 f"(--max-member-mb); nothing was imported")
+        if self.raw.tell() + size > self.total + tarfile.RECORDSIZE:
+            raise self._over()
+        return self.raw.read(size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = {io.SEEK_SET: 0, io.SEEK_CUR: self.raw.tell()}.get(whence)
+        if target is None:
+            raise OSError("a gzip stream cannot seek from its end")
+        if target + offset > self.total + tarfile.RECORDSIZE:
+            raise self._over()
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+
+def _member_data(tar: tarfile.TarFile, member: tarfile.TarInfo, limits: Limits) -> bytes:
+    """The member's bytes, refused past the per-member cap: by its header first, then while reading."""
+    too_big = ArchiveRefused(f"member {member.name} is over {limits.member} bytes, the cap per member "
+                             f"(--max-member-mb); nothing was imported")
+    if member.size > limits.member:
+        raise too_big
+    data = tar.extractfile(member).read(limits.member + 1)
+    if len(data) > limits.member:
+        raise too_big
+    return data
+
+
+def _read_archive(archive: Path, limits: Limits) -> tuple[dict[str, bytes], list[str]]:
+    """({name: bytes} of the archive's regular run files and MANIFEST.json, problems with its other members)."""
+    files: dict[str, bytes] = {}
+    problems: list[str] = []
+    with gzip.open(archive, "rb") as raw, \
+            tarfile.open(fileobj=_Capped(raw, limits.total, limits.member + 2 * tarfile.BLOCKSIZE, archive),
+                         mode="r:") as tar:
+        for count, member in enumerate(tar, 1):
+            if count > limits.members:
+                raise ArchiveRefused(f"{archive} holds over {limits.members} members; nothing was imported")
+            if not member.isfile() or not (member.name == MANIFEST or MEMBER.match(member.name)):
+                # never extract paths or links we did not write
+                problems.append(f"{member.name}: not a run file (expected {MANIFEST}, <key>/result.json or "
+                                f"<key>/spec.json as regular files)")
+                continue
+            if member.name in files:
+                problems.append(f"{member.name}: in the archive twice")
+                continue
+            files[member.name] = _member_data(tar, member, limits)
+    return files, problems
+
+
+def _manifest(files: dict[str, bytes], archive: Path) -> dict:
+    try:
+        manifest = json.loads(files.pop(MANIFEST))
+    except KeyError:
+        raise ArchiveRefused(f"{archive} has no {MANIFEST}; make archives with run-store export") from None
+    except ValueError as exc:
+        raise ArchiveRefused(f"{archive}: {MANIFEST} is not JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != ARCHIVE_FORMAT:
+        raise ArchiveRefused(f"{archive}: {MANIFEST} is not of format {ARCHIVE_FORMAT}; make it with run-store export")
+    if not isinstance(manifest.get("sha256"), dict):
+        raise ArchiveRefused(f"{archive}: {MANIFEST} lists no SHA-256 per file")
+    return manifest
+
+
+def _checked_entries(archive: Path, limits: Limits) -> dict[str, dict[str, str]]:
+    """{key: {file: text}} of an archive that passed every check, or ArchiveRefused naming every problem."""
+    files, problems = _read_archive(archive, limits)
+    manifest = _manifest(files, archive)
+    listed = manifest["sha256"]
+    for name, data in sorted(files.items()):
+        want = listed.get(name)
+        if want is None:
+            problems.append(f"{name}: not listed in {MANIFEST}")
+        elif hashlib.sha256(data).hexdigest() != want:
+            problems.append(f"{name}: SHA-256 differs from {MANIFEST} (damaged or altered)")
+    problems += [f"{name}: listed in {MANIFEST} but not in the archive" for name in sorted(set(listed) - set(files))]
     entries: dict[str, dict[str, str]] = {}
-    manifest: dict = {}
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar:
-            if member.name == MANIFEST and member.isfile():
-                manifest = json.loads(tar.extractfile(member).read())
-                continue
-            match = MEMBER.match(member.name)
-            if not match or not member.isfile():  # never extract paths or links we did not write
-                outcome.bad[member.name] = "not a run entry (expected <key>/result.json or <key>/spec.json)"
-                continue
-            data = tar.extractfile(member).read()
-            want = manifest.get("sha256", {}).get(member.name)
-            if want is not None and hashlib.sha256(data).hexdigest() != want:
-                outcome.bad[member.name] = "SHA-256 differs from MANIFEST.json (damaged archive)"
-                continue
-            entries.setdefault(match["key"], {})[match["file"]] = data.decode()
-    return manifest, entries
-
-
-def import_archive(archive: str | Path, store: str | Path) -> Outcome:
-    """Add the archive's valid runs to `store`, never overwriting a run already there."""
-    archive, root, outcome = Path(archive), Path(store), Outcome()
-    if not archive.is_file():
-        raise FileNotFoundError(f"archive {archive} does not exist")
-    manifest, entries = _read_archive(archive, outcome)
-    if manifest.get("format") != ARCHIVE_FORMAT:
-        raise ValueError(f"{archive}: no {MANIFEST} of format {ARCHIVE_FORMAT}; make it with run-store export")
+    for name, data in sorted(files.items()):
+        key, file = name.split("/")
+        try:
+            entries.setdefault(key, {})[file] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(f"{name}: not UTF-8 text")
+    runs = manifest.get("runs")
+    if not isinstance(runs, list) or set(map(str, runs)) != set(entries):
+        problems.append(f"{MANIFEST}'s list of runs does not match the runs in the archive")
     for key, texts in sorted(entries.items()):
         missing = [name for name in FILES if name not in texts]
         try:
@@ -135,8 +222,22 @@ def import_archive(archive: str | Path, store: str | Path) -> Outcome:
                 raise ValueError(f"{', '.join(missing)} missing")
             check_entry(key, texts["result.json"], texts["spec.json"])
         except ValueError as exc:
-            outcome.bad[key] = str(exc)
-            continue
+            problems.append(f"run {key}: {exc}")
+    if problems:
+        shown = problems[:MAX_PROBLEMS_SHOWN]
+        more = len(problems) - len(shown)
+        raise ArchiveRefused(f"{archive} refused, nothing was imported; {len(problems)} problem(s):\n  "
+                             + "\n  ".join(shown) + (f"\n  ... and {more} more" if more else ""))
+    return entries
+
+
+def import_archive(archive: str | Path, store: str | Path, limits: Limits = Limits()) -> Outcome:
+    """Add the archive's runs to `store`, never overwriting a run already there; ArchiveRefused (nothing
+    written) unless every member of the archive passes its checks."""
+    archive, root, outcome = Path(archive), Path(store), Outcome()
+    if not archive.is_file():
+        raise FileNotFoundError(f"archive {archive} does not exist")
+    for key, texts in sorted(_checked_entries(archive, limits).items()):
         target = root / key
         existing = target / "result.json"
         if existing.exists():
@@ -151,6 +252,16 @@ def import_archive(archive: str | Path, store: str | Path) -> Outcome:
     return outcome
 
 
+def _megabytes(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of MB") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return int(value * MiB)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run-store", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -160,15 +271,20 @@ def main(argv: list[str] | None = None) -> int:
     imp = sub.add_parser("import", help="add the runs of ARCHIVE to STORE (checked, never overwriting)")
     imp.add_argument("archive")
     imp.add_argument("store")
+    imp.add_argument("--max-member-mb", type=_megabytes, default=MAX_MEMBER_BYTES, metavar="MB",
+                     help=f"refuse an archive with a file over this size (default {MAX_MEMBER_BYTES // MiB})")
+    imp.add_argument("--max-total-mb", type=_megabytes, default=MAX_TOTAL_BYTES, metavar="MB",
+                     help=f"refuse an archive that unpacks to more (default {MAX_TOTAL_BYTES // MiB})")
     args = parser.parse_args(argv)
     try:
         if args.command == "export":
             outcome = export_store(args.store, args.archive)
             lines = outcome.lines(f"exported to {args.archive}:")
         else:
-            outcome = import_archive(args.archive, args.store)
+            limits = Limits(member=args.max_member_mb, total=args.max_total_mb)
+            outcome = import_archive(args.archive, args.store, limits)
             lines = outcome.lines(f"imported into {args.store}:")
-    except (OSError, ValueError, tarfile.TarError) as exc:
+    except (OSError, ValueError, EOFError, zlib.error, tarfile.TarError) as exc:
         print(f"run-store {args.command}: {exc}", file=sys.stderr)
         return 2
     print("\n".join(lines))

@@ -1,11 +1,17 @@
 """RunStore: a directory of finished runs keyed by Spec hash, safe under parallel workers.
 
 Layout: <root>/<key>/result.json (+ spec.json, checkpoint.pt while training).
-Writes are atomic (harness/atomic.py: temporary file + rename, files as the umask
+Writes are atomic (harness/files.py: temporary file + rename, files as the umask
 allows, so a group can share a store); one file lock per key makes two processes
 asking for the same run train it once, the second loading the first one's result.
 A corrupt or older-format entry is reported and redone (in cached-only mode:
 reported and skipped); an entry this user may not read is an error naming it.
+
+This module is the one reader of stored results (`parse_result`, `stored_results`): the store itself,
+`run-store import`, the planner's measured rates and the benchmark scripts all trust an entry only
+when it validates, its key matches its folder and its spec hashes to that key. The store trains
+through the `trainer` it is given (harness/train/loop.py's `train` in a session); it never imports
+training itself.
 """
 from __future__ import annotations
 
@@ -17,15 +23,15 @@ from typing import Any, Callable
 
 from filelock import FileLock
 
+from .. import settings
 from ..files import atomic_write_text
 from .result import RunResult
 from .spec import Spec
 
-RUNS_ENV = "REPRO_RUNS"
-RUN_MODE_ENV = "REPRO_RUN_MODE"
-SESSION_ENV = "REPRO_SESSION"
-DEFAULT_RUNS_DIR = Path(".runs")
-MODES = ("train", "cached-only", "retrain")
+MODES = settings.RUN_MODES
+RUNS_FIX = f"--runs / ${settings.env_name('runs')}"
+# Runs of native CPU kernels have keys of their own (harness/cpu.py), so their results look mis-keyed elsewhere.
+NATIVE_KEYS = "a store of native-kernel CPU runs reads under REPRO_CPU_KERNELS=native"
 TRAINING_LOG = "trainings.log"
 RESULT_FILE = "result.json"  # present once a run has finished
 
@@ -44,9 +50,50 @@ class UnreadableRunError(OSError):
     """A stored result exists but this process may not read it (permissions, not a file)."""
 
 
+class NoTrainerError(RuntimeError):
+    """The store was asked to train a run but was given no trainer."""
+
+
 def result_files(root: str | os.PathLike) -> list[Path]:
     """The result file of every finished run in the store at `root`, in key order (a run still training has none)."""
     return sorted(d / RESULT_FILE for d in Path(root).iterdir() if (d / RESULT_FILE).is_file())
+
+
+def parse_result(key: str, result_text: str | bytes, spec_text: str | bytes | None = None) -> RunResult:
+    """The stored run `key` from its result.json (and spec.json, when given), or ValueError saying why it
+    cannot be trusted: not a valid result, another run's, or a spec that does not hash to the key."""
+    try:
+        result = RunResult.from_dict(json.loads(result_text))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"result.json is not a valid result ({exc})") from None
+    if result.key != key:
+        raise ValueError(f"result.json holds run {result.key}, not {key}")
+    try:
+        stored = Spec.from_dict(result.spec)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"its spec is not a Spec ({exc})") from None
+    if stored.key != key:
+        raise ValueError(f"its spec hashes to {stored.key}, not to its key {key} (edited by hand, or written "
+                         f"under other CPU kernels: {NATIVE_KEYS})")
+    if spec_text is not None:
+        try:
+            spec = Spec.from_dict(json.loads(spec_text))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"spec.json is not a Spec ({exc})") from None
+        if spec != stored:
+            raise ValueError("result.json's spec differs from spec.json")
+    return result
+
+
+def stored_results(root: str | os.PathLike) -> list[RunResult]:
+    """Every finished run in the store at `root` that validates, in key order; the others are left out."""
+    results = []
+    for path in result_files(root):
+        try:
+            results.append(parse_result(path.parent.name, path.read_bytes()))
+        except (ValueError, OSError):
+            continue
+    return results
 
 
 class RunStore:
@@ -55,21 +102,19 @@ class RunStore:
     def __init__(self, root: str | os.PathLike | None = None, mode: str | None = None,
                  trainer: Trainer | None = None, train_kwargs: dict[str, Any] | None = None,
                  session: str | None = None, keep_checkpoints: bool = False) -> None:
-        self.root = Path(root or os.environ.get(RUNS_ENV) or DEFAULT_RUNS_DIR).expanduser().resolve()
-        self.mode = mode or os.environ.get(RUN_MODE_ENV) or "train"
-        if self.mode not in MODES:
-            raise ValueError(f"unknown run mode {self.mode!r}; known modes: {', '.join(MODES)}")
+        self.root = settings.runs_dir(root)
+        self.mode = settings.run_mode(mode)
         self.trainer = trainer
         self.train_kwargs = dict(train_kwargs or {})
         # retrain redoes each run once per session, then shares it between claims
-        self.session = session or os.environ.get(SESSION_ENV) or "local"
+        self.session = session or settings.session_id() or "local"
         self.trained: list[str] = []
         self.keep_checkpoints = keep_checkpoints
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OSError(f"run directory {self.root} cannot be created ({exc}); "
-                          f"choose another with --runs or ${RUNS_ENV}") from exc
+                          f"choose another with {RUNS_FIX}") from exc
 
     def run_dir(self, spec: Spec) -> Path:
         return self.root / spec.key
@@ -92,19 +137,10 @@ class RunStore:
             raise UnreadableRunError(
                 f"run store entry {path} cannot be read ({exc.strerror or exc}); a store shared by a group needs "
                 f"group-readable files (its writers' umask 002, or chmod -R g+rX {self.root}), or choose another "
-                f"run directory (--runs / ${RUNS_ENV})") from exc
+                f"run directory ({RUNS_FIX})") from exc
         try:
-            result = RunResult.from_dict(json.loads(raw))
-            if result.key != spec.key:
-                raise ValueError(f"holds run {result.key}")
-            try:
-                stored_key = Spec.from_dict(result.spec).key
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"its spec is not a Spec ({exc})") from None
-            if stored_key != spec.key:
-                raise ValueError(f"its spec hashes to {stored_key}, not to its key {spec.key} (edited by hand?)")
-            return result, None
-        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            return parse_result(spec.key, raw), None
+        except ValueError as exc:
             problem = f"run store entry {path} is corrupt ({exc})"
             consequence = ("cached-only mode does not redo it" if self.mode == "cached-only"
                            else "the run will be redone")
@@ -134,10 +170,10 @@ class RunStore:
             return self._train_and_store(spec)
 
     def _train_and_store(self, spec: Spec) -> RunResult:
-        if self.trainer is None:
-            from ..train.loop import train as trainer
-        else:
-            trainer = self.trainer
+        trainer = self.trainer
+        if trainer is None:
+            raise NoTrainerError(f"run {spec.key} is not in {self.root} and this RunStore was given no trainer: "
+                                 f"pass trainer=harness.train.loop.train, or use mode='cached-only'")
         run_dir = self.run_dir(spec)
         self._store_text(run_dir / "spec.json", json.dumps(spec.to_dict(), indent=2, sort_keys=True), spec)
         checkpoint = run_dir / "checkpoint.pt"
@@ -160,5 +196,5 @@ class RunStore:
     def _store_text(self, path: Path, text: str, spec: Spec) -> None:
         """Atomic write; a failure (full disk, permissions) names the file and the fix."""
         atomic_write_text(path, text, what=f"run {spec.key}",
-                          fix=f"free space or choose another run directory (--runs / ${RUNS_ENV}); "
+                          fix=f"free space or choose another run directory ({RUNS_FIX}); "
                               f"results already stored are untouched")

@@ -18,11 +18,10 @@ import torch
 from filelock import FileLock
 
 from . import augment as aug
-from ..settings import parse_bool
+from .. import settings
 
-DATA_ROOT_ENV = "REPRO_DATA"
-DOWNLOAD_ENV = "REPRO_DOWNLOAD"
-DEFAULT_DATA_ROOT = Path("~/.cache/cifar-claims/data")
+DATA_ROOT_FIX = f"--data-root or ${settings.env_name('data_root')}"
+DOWNLOAD_FIX = f"unset {settings.env_name('download')}=0 / drop --no-download"
 
 # Files torchvision reads, per dataset, relative to the data root.
 REQUIRED_FILES = {
@@ -69,19 +68,6 @@ class DatasetMissingError(FileNotFoundError):
     """The dataset is not under the data root and could not (or may not) be downloaded."""
 
 
-def resolve_data_root(root: str | os.PathLike | None = None) -> Path:
-    """Option value, else $REPRO_DATA, else ~/.cache/cifar-claims/data."""
-    chosen = root or os.environ.get(DATA_ROOT_ENV) or DEFAULT_DATA_ROOT
-    return Path(chosen).expanduser().resolve()
-
-
-def download_allowed(flag: bool | None = None) -> bool:
-    if flag is not None:
-        return flag
-    allowed = parse_bool(os.environ.get(DOWNLOAD_ENV) or None, DOWNLOAD_ENV)
-    return True if allowed is None else allowed
-
-
 @dataclass(frozen=True)
 class Split:
     """One split of a dataset: images (N, C, H, W) uint8 and labels (N,) int64."""
@@ -102,7 +88,7 @@ class Split:
 def ensure_files(name: str, root: str | os.PathLike | None = None, download: bool | None = None) -> None:
     """Make sure `name`'s files are under the data root (downloading them if allowed), else raise
     DatasetMissingError naming the root and the options: cheap when the files are there."""
-    resolved = resolve_data_root(root)
+    resolved = settings.data_root(root)
     if all((resolved / f).is_file() for f in REQUIRED_FILES[name]):
         return
     load_arrays(name, root, download)
@@ -114,7 +100,7 @@ def load_arrays(name: str, root: str | os.PathLike | None = None, download: bool
         return synthetic_arrays(*SYNTHETIC_SHAPES[name], *SYNTHETIC_SIZES[name])
     if name not in REQUIRED_FILES:
         raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(NUM_CLASSES)}")
-    return _load_arrays_cached(name, resolve_data_root(root), download_allowed(download))
+    return _load_arrays_cached(name, settings.data_root(root), settings.download_allowed(download))
 
 
 def _missing(name: str, root: Path) -> list[str]:
@@ -128,7 +114,7 @@ def _load_arrays_cached(name: str, root: Path, download: bool) -> dict[str, Spli
         raise DatasetMissingError(
             f"{name}: looked under data root {root} and did not find {', '.join(missing)}. "
             f"Point the data root at a folder holding torchvision's layout "
-            f"(--data-root or ${DATA_ROOT_ENV}), or allow downloading (unset {DOWNLOAD_ENV}=0 / drop --no-download)."
+            f"({DATA_ROOT_FIX}), or allow downloading ({DOWNLOAD_FIX})."
         )
     if not missing:
         return _read(name, root, download=False)
@@ -149,7 +135,7 @@ def _read(name: str, root: Path, download: bool) -> dict[str, Split]:
         except Exception as exc:  # torchvision's own errors do not say where it looked
             raise DatasetMissingError(
                 f"{name}: could not load the {split} split from {root} ({exc}). "
-                f"Check the files under {root} or point --data-root / ${DATA_ROOT_ENV} elsewhere."
+                f"Check the files under {root} or point {DATA_ROOT_FIX} elsewhere."
             ) from exc
         splits[split] = _to_split(name, ds.data, ds.targets)
     return splits

@@ -11,10 +11,7 @@ from typing import Any, MutableMapping
 
 import torch
 
-from .. import cpu
-
-DEVICE_ENV = "REPRO_DEVICE"
-
+from .. import cpu, settings
 
 WORKER_GPU_ENV = "REPRO_WORKER_GPU"  # set when an xdist worker pinned itself to one GPU
 GPU_WORKERS_ENV = "REPRO_GPU_WORKERS"  # how many workers of the session share that GPU
@@ -34,7 +31,7 @@ def resolve_device(name: str | None = None) -> torch.device:
     A pytest-xdist worker pinned to a GPU never falls back to the CPU: that would skip its
     full-tier claims as "needs a GPU" although the machine has one.
     """
-    name = name or os.environ.get(DEVICE_ENV) or "auto"
+    name = settings.device_name(name)
     if name == "auto":
         return torch.device("cuda" if _cuda_or_pinned_error(name) else "cpu")
     device = torch.device(name)
@@ -56,7 +53,7 @@ def run_device(kind: str, requested: str | torch.device | None = None) -> torch.
             raise ValueError(f"a run of device kind {kind!r} cannot train on {device}: build its Spec with "
                              f"device={device.type!r} (the device kind is part of the run key)")
     else:
-        env = os.environ.get(DEVICE_ENV, "auto")
+        env = settings.device_name()
         device = torch.device(env) if env != "auto" and torch.device(env).type == kind else torch.device(kind)
     return resolve_device(str(device)) if device.type == "cuda" else device
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -24,33 +23,20 @@ from typing import Any
 
 import torch
 
-from .. import cpu
+from .. import cpu, settings
 from . import data, portable_ops
 from .checkpoint import RunParts, resume, save_checkpoint
 from .cuda_flags import cuda_flags
 from .device import environment, run_device
 from ..catalog.losses import get_loss
 from ..catalog.models import count_parameters, create_model
-from ..settings import parse_bool
 from ..catalog.optim import build_optimizer, build_schedule
 from ..catalog.probes import EpochContext, StepContext, build_probes
 from ..runs.result import CURVE_FIELDS, RunResult, pack_bits
 from ..runs.spec import Spec
 from .timing import PhaseTimer
 
-PROGRESS_ENV = "REPRO_PROGRESS"
-COMPILE_ENV = "REPRO_COMPILE"
 PRECISIONS = ("fp32", "bf16")
-
-
-def progress_enabled(flag: bool | None = None) -> bool:
-    """On for an interactive terminal, off in CI logs; $REPRO_PROGRESS=0/1 forces it."""
-    if flag is not None:
-        return flag
-    forced = parse_bool(os.environ.get(PROGRESS_ENV) or None, PROGRESS_ENV)
-    if forced is not None:
-        return forced
-    return sys.__stderr__ is not None and sys.__stderr__.isatty() and not os.environ.get("CI")
 
 
 def normalization(spec: Spec) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -91,13 +77,6 @@ def evaluate(model: torch.nn.Module, loader: data.BatchLoader, loss_fn, autocast
         per_example[:] = [correct]
     n = len(loader.split)
     return (loss_sum / n).item(), (correct.sum().float() / n).item()
-
-
-def compile_enabled(flag: bool | None = None) -> bool:
-    """torch.compile is off unless asked for ($REPRO_COMPILE=1 or compile=True)."""
-    if flag is not None:
-        return flag
-    return bool(parse_bool(os.environ.get(COMPILE_ENV) or None, COMPILE_ENV))
 
 
 def memory_format(device: torch.device) -> torch.memory_format:
@@ -229,7 +208,7 @@ def train(spec: Spec, *, device: str | torch.device | None = None, data_root: st
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
     options = {"checkpoint_path": checkpoint_path, "checkpoint_every": checkpoint_every,
-               "checkpoint_seconds": 60 * checkpoint_minutes, "compile": compile_enabled(compile)}
+               "checkpoint_seconds": 60 * checkpoint_minutes, "compile": settings.compile_enabled(compile)}
     with cpu_threads(device), _current_device(device), cuda_flags(device, cudnn_benchmark) as flags:
         return _train(spec, device, data_root, download, progress, flags=flags, **options)
 
@@ -385,7 +364,7 @@ def _finite(value: float) -> bool:
 
 
 def _progress_bar(spec: Spec, done: int, flag: bool | None):
-    if not progress_enabled(flag):
+    if not settings.progress_enabled(flag):
         return None
     from tqdm import tqdm
 

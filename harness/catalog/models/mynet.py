@@ -14,7 +14,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from . import register_model
+from .registry import register_model
 from .layers import activation
 
 

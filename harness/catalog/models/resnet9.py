@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from . import register_model
+from .registry import register_model
 
 
 def _conv_bn(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:

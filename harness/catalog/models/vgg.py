@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from . import register_model
+from .registry import register_model
 
 # Output channels per conv; "M" is a 2x2 max-pool.
 VGG_A_STAGES = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
