@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from harness.runs.result import TIME_PHASES
-from harness.runs.store import result_files
+from harness.runs.store import stored_results
 
 TIMING_CURVES = frozenset({"epoch_time", *TIME_PHASES})  # the whole epoch and its parts
 LOSS_CURVE = "test_loss"
@@ -31,8 +31,8 @@ SESSION_COLUMNS = ("session",)
 
 
 def load_store(root: Path) -> dict[str, dict[str, Any]]:
-    """Every finished run of the store at `root`, by run key (raw JSON: any result format compares)."""
-    return {r["key"]: r for r in (json.loads(p.read_text()) for p in result_files(root))}
+    """Every finished run of the store at `root` that validates, by run key, as its JSON record."""
+    return {r.key: r.to_dict() for r in stored_results(root)}
 
 
 def run_differences(a: dict[str, Any], b: dict[str, Any], loss_rtol: float = 0.0) -> list[str]:

@@ -46,13 +46,14 @@ os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuB
 import harness  # noqa: E402,F401  (before torch: the CPU kernel choice of harness/cpu.py)
 import torch  # noqa: E402
 
-from harness.train.device import resolve_device  # noqa: E402
 from harness.catalog.losses import LOSSES  # noqa: E402
 from harness.catalog.probes import PROBES  # noqa: E402
 from harness.runs.spec import Spec  # noqa: E402
-from harness.train.timing import unfit_for_timing  # noqa: E402
-from harness.train.checkpoint import CorruptCheckpointWarning
+from harness.runs.store import stored_results  # noqa: E402
+from harness.train.checkpoint import CorruptCheckpointWarning  # noqa: E402
+from harness.train.device import resolve_device  # noqa: E402
 from harness.train.loop import train  # noqa: E402
+from harness.train.timing import unfit_for_timing  # noqa: E402
 
 import train_speed  # noqa: E402
 
@@ -354,7 +355,7 @@ def xdist(smoke: Smoke) -> None:
                                "--no-report", "--report-dir", "out", "claims"], cwd=project, env=env,
                               capture_output=True, text=True, timeout=400)
         _require(done.returncode == 0 and "2 passed" in done.stdout, f"pytest: {done.stdout[-800:]}{done.stderr[-400:]}")
-        results = [json.loads(p.read_text()) for p in (project / "runs").glob("*/result.json")]
+        results = [r.to_dict() for r in stored_results(project / "runs")]
         _require(len(results) == 2, f"{len(results)} runs stored, expected 2")
         devices = sorted(r["environment"]["device"] for r in results)
         figures = {"devices": ",".join(devices), "tier": tier}

@@ -22,12 +22,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .files import atomic_write_text
+from .files import StorageError, atomic_write_text
 
 if TYPE_CHECKING:
     from .reference.entries import ClaimEntry
@@ -194,6 +195,8 @@ def verdict_for(outcome: str, expect: str) -> str:
 
 # -- findings files ---------------------------------------------------------------
 SESSIONS_DIR = "sessions"
+FINDINGS_FIX = ("free some space or choose another report directory (--report-dir / $REPRO_REPORT_DIR); "
+                "the test outcomes are in the pytest output above")
 
 
 def session_info(**extra: Any) -> dict[str, Any]:
@@ -206,8 +209,7 @@ def write_findings(path: Path, findings: Iterable[dict[str, Any]], session: dict
     payload = {"version": FINDING_VERSION, "session": session, **({"sessions": sessions} if sessions else {}),
                "findings": sorted(findings, key=lambda f: (f["claim_id"], f["tier"]))}
     return atomic_write_text(Path(path), json.dumps(payload, indent=1, default=str), what="the findings",
-                             fix="free some space or choose another report directory (--report-dir / "
-                                 "$REPRO_REPORT_DIR); the test outcomes are in the pytest output above")
+                             fix=FINDINGS_FIX)
 
 
 def read_findings(paths: Iterable[Path]) -> tuple[list[Finding], list[dict[str, Any]]]:
@@ -217,7 +219,7 @@ def read_findings(paths: Iterable[Path]) -> tuple[list[Finding], list[dict[str, 
     for path in paths:
         try:
             payload = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"findings file {path} cannot be read: {exc}") from None
         if not isinstance(payload, dict) or not isinstance(payload.get("findings"), list):
             raise ValueError(f"findings file {path} has no 'findings' list")
@@ -226,6 +228,10 @@ def read_findings(paths: Iterable[Path]) -> tuple[list[Finding], list[dict[str, 
                              f"reads version {FINDING_VERSION}: re-run the session that wrote it")
         session = payload.get("session") or {}
         headers = payload.get("sessions") or [session]  # a merged file carries the header of each of its sessions
+        if not isinstance(session, dict) or not isinstance(headers, list) or \
+                not all(isinstance(h, dict) for h in headers):
+            raise ValueError(f"findings file {path}: its 'session' is not an object or its 'sessions' not a list of "
+                             f"objects; re-run the session that wrote it")
         sessions += [h for h in headers if h not in sessions]
         finished = {str(h.get("id")): str(h.get("finished", "")) for h in headers if h.get("id")}
         for raw in payload["findings"]:
@@ -233,6 +239,8 @@ def read_findings(paths: Iterable[Path]) -> tuple[list[Finding], list[dict[str, 
                 if not isinstance(raw, dict):
                     raise ValueError("a finding is not an object")
                 finding = Finding.from_dict(raw)
+                if not all(isinstance(getattr(finding, name), str) for name in ("claim_id", "tier", "session")):
+                    raise ValueError(f"finding {finding.claim_id!r}: claim_id, tier and session must be text")
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"findings file {path}: {exc}") from None
             stamp = finished.get(finding.session or "", str(session.get("finished", "")))
@@ -244,12 +252,32 @@ def read_findings(paths: Iterable[Path]) -> tuple[list[Finding], list[dict[str, 
     return sorted((f for _, f in latest.values()), key=lambda f: (f.claim_id, f.tier)), sessions
 
 
-def session_file(report_dir: Path, session: dict[str, Any]) -> Path:
-    """Where a session's own findings go: sessions/<start time>-<id>.json, so names sort oldest first and a
-    session id given twice (REPRO_SESSION) never overwrites an earlier session's file."""
+def session_file(report_dir: Path, session: dict[str, Any], reserve: bool = True) -> Path:
+    """Where a session's own findings go: sessions/<start time>-<id>.json, so names sort oldest first.
+
+    `reserve` creates the file empty (O_EXCL) under a name no other session holds: a session id given twice
+    (REPRO_SESSION), even by two sessions started in the same second, gets <start>-<id>-2.json and so on, so no
+    session overwrites another's file. The merge skips a reserved file that is still empty.
+    """
     started = dt.datetime.fromtimestamp(float(session.get("started") or 0), dt.timezone.utc)
     name = re.sub(r"[^A-Za-z0-9._-]", "_", str(session.get("id") or "session"))
-    return Path(report_dir) / SESSIONS_DIR / f"{started:%Y%m%dT%H%M%S}-{name}.json"
+    folder = Path(report_dir) / SESSIONS_DIR
+    first = folder / f"{started:%Y%m%dT%H%M%S}-{name}.json"
+    if not reserve:
+        return first
+    for count in range(1, 10_000):
+        path = first if count == 1 else first.with_name(f"{first.stem}-{count}.json")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise StorageError(f"could not write the findings to {path} ({exc.strerror or exc}); {FINDINGS_FIX}") \
+                from exc
+    raise FileExistsError(f"{folder} already holds 10,000 session files named {first.name}; "
+                          "give another session id (REPRO_SESSION)")
 
 
 def merge_sessions(report_dir: Path) -> tuple[Path, list[str]]:
@@ -264,6 +292,8 @@ def merge_sessions(report_dir: Path) -> tuple[Path, list[str]]:
     _keep_single_session_file(merged)
     usable, left_out = [], []
     for path in sorted((report_dir / SESSIONS_DIR).glob("*.json")):
+        if _still_reserved(path):  # another session is writing its findings right now
+            continue
         try:
             read_findings([path])
             usable.append(path)
@@ -282,6 +312,15 @@ def _keep_single_session_file(path: Path) -> None:
         return
     if not isinstance(payload, dict) or "sessions" in payload or payload.get("version") != FINDING_VERSION:
         return
-    target = session_file(path.parent, payload.get("session") or {})
-    if not target.exists():
-        atomic_write_text(target, json.dumps(payload, indent=1, default=str), what="the findings")
+    header = payload.get("session") or {}
+    if session_file(path.parent, header, reserve=False).exists():
+        return
+    target = session_file(path.parent, header)
+    atomic_write_text(target, json.dumps(payload, indent=1, default=str), what="the findings")
+
+
+def _still_reserved(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False

@@ -4,16 +4,24 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.runs.result import RunResult
+from harness.runs.spec import Spec
 from tests.benchmark_scripts import load_benchmark
 
 compare_runs = load_benchmark("compare_runs")
 
 
-def _record(key="k1", **changes):
-    record = {"key": key, "spec": {"model": "lenet_mnist"}, "status": "completed", "diverged_at_step": None,
-              "best_test_acc": 0.5, "final_test_acc": 0.5, "final_train_acc": 0.6, "param_count": 10,
-              "test_correct": {"best": "AAE=", "final": "AAE="},
-              "curves": {"test_acc": [0.4, 0.5], "test_loss": [1.0, 0.9], "step_time": [1.0, 1.0]}}
+def key_of(name: str) -> str:
+    """A genuine run key per name: the stores are read through the harness's validating reader."""
+    return Spec(model="lenet_mnist", dataset="synthetic_mnist", seed=int(name[1:])).key
+
+
+def _record(name="k1", **changes):
+    spec = Spec(model="lenet_mnist", dataset="synthetic_mnist", seed=int(name[1:]))
+    record = RunResult(key=spec.key, spec=spec.to_dict(), status="completed", diverged_at_step=None,
+                       best_test_acc=0.5, final_test_acc=0.5, final_train_acc=0.6, param_count=10, wall_time=1.0,
+                       environment={"device": "cpu"}, test_correct={"best": "AAE=", "final": "AAE="},
+                       curves={"test_acc": [0.4, 0.5], "test_loss": [1.0, 0.9], "step_time": [1.0, 1.0]}).to_dict()
     for name, value in changes.items():
         if name in record["curves"]:
             record["curves"][name] = value
@@ -51,7 +59,7 @@ def test_main_fails_on_a_differing_run_and_on_a_differing_finding(tmp_path, caps
     same = _store(tmp_path / "same", _record("k1"), _record("k2"))
     assert compare_runs.main([str(a), str(same)]) == 0
     assert compare_runs.main([str(a), str(b)]) == 1
-    assert "differs: k2 (lenet_mnist): best_test_acc" in capsys.readouterr().out
+    assert f"differs: {key_of('k2')} (lenet_mnist): best_test_acc" in capsys.readouterr().out
 
     rows = {"claim_id": ["x", "y"], "verdict": ["reproduced", "inconclusive"], "session": ["s1", "s1"]}
     pd.DataFrame(rows).to_csv(tmp_path / "f1.csv", index=False)

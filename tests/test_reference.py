@@ -133,6 +133,16 @@ def test_the_size_entry_loads(tmp_path):
     ("      full: {tolerance: {abs: 0, why: exact}}", "      full: {seeds: 2}", "tiers.full.tolerance"),
     ("full: {tolerance: {abs: 0,", "full: {tolerance: {margin: 0,", "tiers.full.tolerance.margin"),  # not read
     ("full: {tolerance: {abs: 0,", "full: {tolerance: {abs: 0, rel: 0.1,", "tiers.full.tolerance"),  # one read
+    # non-finite numbers: .nan judges an exact count not-reproduced, .inf reproduces anything, lr .nan diverges
+    ("full: {tolerance: {abs: 0,", "full: {tolerance: {abs: .nan,", "tiers.full.tolerance.abs"),
+    ("full: {tolerance: {abs: 0,", "full: {tolerance: {abs: .inf,", "tiers.full.tolerance.abs"),
+    ("full: {tolerance: {abs: 0,", "full: {tolerance: {abs: -1,", "tiers.full.tolerance.abs"),
+    ("epochs: 2,", "lr: .nan,", "tiers.fast.budget.lr"),
+    ("epochs: 2,", "lr: -.inf,", "tiers.fast.budget.lr"),
+    ("epochs: 2,", "lr: -0.1,", "tiers.fast.budget.lr"),
+    ("model_args: {width: 0.5}", "model_args: {width: .nan}", "tiers.fast.budget.model_args"),
+    ("reported: 2799146", "reported: .nan", "reported"),
+    ("reported: 2799146", "reported: {resnet: .inf}", "reported"),
 ])
 def test_a_field_that_would_crash_the_run_is_a_collection_error(tmp_path, old, new, field):
     assert old in SIZE

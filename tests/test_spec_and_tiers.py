@@ -68,6 +68,16 @@ def test_the_fast_tier_trains_on_the_cpu_and_the_full_tier_on_cuda_unless_told()
         assert scale(make(), "fast", device=option).device == (kind or "cpu")
 
 
+def test_the_full_tier_trains_bf16_on_cuda_and_fp32_on_the_cpu():
+    """CPUs emulate bf16 (a LeNet step 13x its fp32 time): the full tier's precision follows its device."""
+    for option in (None, "auto", "cuda", "cuda:1"):
+        assert scale(make(), "full", device=option).precision == "bf16"
+    cpu = scale(make(), "full", device="cpu")
+    assert (cpu.precision, cpu.device) == ("fp32", "cpu") and cpu == make()  # the report's recipe itself
+    assert scale(make(probes=("prune_curve",)), "full", device="cpu").precision == "fp32"
+    assert scale(make(), "full", {"precision": "bf16"}, device="cpu").precision == "bf16"  # a budget still wins
+
+
 def test_a_device_index_is_not_a_device_kind():
     with pytest.raises(ValueError, match="device kind"):
         make(device="cuda:1")
@@ -107,3 +117,20 @@ def test_only_per_step_gradient_probes_keep_a_full_tier_run_in_fp32():
     assert scale(make(probes=("step_loss", "grad_change")), "full").precision == "fp32"
     assert scale(make(probes=("line_search",)), "full").precision == "fp32"
     assert scale(make(probes=("line_search",)), "full", {"precision": "bf16"}).precision == "bf16"
+
+
+@pytest.mark.parametrize("device, precision", [("cpu", "fp32"), (None, "bf16")])
+def test_a_full_tier_finding_records_the_precision_it_trained_at(tmp_path, device, precision):
+    from harness.claim import Claim, ClaimContext
+    from harness.claim.claim import BF16_ASSUMPTION
+    from harness.reference.entries import ClaimEntry, TierPlan
+    from harness.runs.store import RunStore
+
+    entry = ClaimEntry(id="999/x", report="999_test", statement="A beats B", location="Table 1", kind="ordering",
+                       reported=None, tiers={"full": TierPlan(seeds=1, tolerance={"margin": 0.0, "why": "t"})},
+                       recipe={}, expect="reproduced", why=None, source_file="999_test.yaml")
+    claim = Claim(entry=entry, tier="full", context=ClaimContext(store=RunStore(tmp_path), device=device))
+    claim._same_precision("plain", claim.spec(Spec(model="lenet", dataset="synthetic_mnist")))
+    assert claim.finding.budget["precision"] == precision
+    assumed = claim.finding.recipe.get("assumed", {})
+    assert assumed.get("precision") == (BF16_ASSUMPTION if precision == "bf16" else None)

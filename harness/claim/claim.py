@@ -46,7 +46,7 @@ CHANCE_SLACK = 0.02
 
 
 BF16_ASSUMPTION = ("bf16 autocast (fp32 weights, optimizer state and BatchNorm statistics): the report does not "
-                   "train in bf16; every arm of the claim trains alike (harness/tiers.py full_precision)")
+                   "train in bf16; every arm of the claim trains alike (harness/claim/tiers.py full_precision)")
 
 
 class ClaimCheckFailed(AssertionError):
@@ -180,6 +180,8 @@ class Claim:
                              + ", ".join(f"{k!r} in {v}" for k, v in others.items())
                              + "; give the claim's tier one precision (budget: {precision: ...})")
         self._precisions[label] = spec.precision
+        if self.tier == "full":  # bf16 on a GPU, fp32 on the CPU: the finding says which it was
+            self.finding.budget["precision"] = spec.precision
         if spec.precision == "bf16":
             recipe = dict(self.finding.recipe)
             assumed = recipe.get("assumed")

@@ -4,15 +4,15 @@ Claims are written against the report's own recipe (the full tier). The fast
 tier keeps the comparison and shrinks the budget: a class-balanced subset, a
 few epochs, and whatever per-claim overrides reference/ gives (for example a
 narrower model). Schedules expressed in epochs are rescaled with the budget.
-The full tier keeps the recipe and trains it in bf16 (see `full_precision`).
+The full tier keeps the recipe and trains it in bf16 on a GPU, in fp32 on the CPU (see `full_precision`).
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..reference.entries import TIERS  # the tier names belong to the reference
 from ..runs.spec import Spec
 
-TIERS = ("fast", "full")
 
 # Laptop-CPU budget: enough to order configurations, far from convergence.
 FAST_DEFAULTS: dict[str, Any] = {"train_subset": 2000, "test_subset": 1000, "epochs": 3}
@@ -35,12 +35,19 @@ def device_kind(tier: str, requested: str | None = None) -> str:
     return torch.device(requested).type
 
 
-def full_precision(spec: Spec) -> str:
-    """The full tier trains under bf16 autocast (fp32 weights, optimizer state and BatchNorm
-    statistics): same recipe, several times the fp32 speed on tensor-core GPUs. Runs with a
-    per-step probe that compares losses or gradients at a finer grain than bf16's 8-bit
-    mantissa resolves (`Probe.needs_fp32`) stay fp32; epoch-end probes do not change the
-    precision, so a probed arm and its unprobed comparison arm train alike."""
+def full_precision(spec: Spec, kind: str = "cuda") -> str:
+    """The precision a full-tier run of `spec` trains at on device kind `kind`.
+
+    On a GPU, bf16 autocast (fp32 weights, optimizer state and BatchNorm statistics): same
+    recipe, several times the fp32 speed on tensor cores. Runs with a per-step probe that
+    compares losses or gradients at a finer grain than bf16's 8-bit mantissa resolves
+    (`Probe.needs_fp32`) stay fp32; epoch-end probes do not change the precision, so a probed
+    arm and its unprobed comparison arm train alike. On the CPU, fp32: CPUs without bf16
+    units emulate it, and a LeNet step then takes 13 times its fp32 time, so bf16 would buy
+    nothing and cost hours.
+    """
+    if kind == "cpu":
+        return "fp32"
     from ..catalog.probes import needs_fp32  # the catalog registers every probe when any of it is imported
 
     return "fp32" if needs_fp32(spec.probes) else "bf16"
@@ -54,7 +61,7 @@ def scale(spec: Spec, tier: str, overrides: Mapping[str, Any] | None = None, dev
     `device` is the --device option (None or "auto": the tier's own device kind).
     """
     kind = device_kind(tier, device)
-    changes: dict[str, Any] = dict(FAST_DEFAULTS) if tier == "fast" else {"precision": full_precision(spec)}
+    changes: dict[str, Any] = dict(FAST_DEFAULTS) if tier == "fast" else {"precision": full_precision(spec, kind)}
     if kind != spec.device:
         changes["device"] = kind
     changes.update(overrides or {})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..claim.tiers import TIERS
+from ..reference.entries import TIERS
 from ..reference.entries import CHECK_TOLERANCES, ClaimEntry, all_claims, runnable
 from ..train.data import REQUIRED_FILES, DatasetMissingError, ensure_files
 from .config import can_train_full, recording, reference, settings_of

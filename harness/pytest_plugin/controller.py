@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..claim.tiers import TIERS
+from ..reference.entries import TIERS
 from ..findings import Finding, merge_sessions, session_file, session_info, write_findings
 from .config import reference, settings_of
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..runs.spec import ARG_FIELDS, Spec
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
 KINDS = ("params", "ordering", "threshold", "metric", "mechanism", "sparsity", "identity", "qualitative")
 EXPECTS = ("reproduced", "not-reproduced", "under-specified", "qualitative")
-TIER_NAMES = ("fast", "full")
+TIERS = ("fast", "full")  # the tier names, owned here: a reference entry plans each tier it names
 TOLERANCE_KEYS = ("abs", "rel", "margin")
 # The tolerance key each check of harness/claim.py reads: one per check, never a default.
 CHECK_TOLERANCES = {"check_within": ("abs", "rel"), "within": ("abs", "rel"), "check_at_least": ("abs",),
@@ -120,9 +121,24 @@ def _budget(raw: Any, path: Path, cid: str, prefix: str) -> dict[str, Any]:
         ok = isinstance(value, dict) if key in ARG_FIELDS else conforms(value, SPEC_TYPES[key])
         if ok and key in POSITIVE_FIELDS and value is not None and value < 1:
             ok, wanted = False, "a positive integer"
+        if ok and not _finite(value):  # lr: .nan would diverge every run at its first step
+            ok, wanted = False, "finite numbers (not .nan or .inf)"
+        if ok and key == "lr" and value < 0:
+            ok, wanted = False, "a non-negative number"
         if not ok:
             raise _fail(path, cid, name, f"expected {wanted}, got {type(value).__name__} {value!r}")
     return budget
+
+
+def _finite(value: Any) -> bool:
+    """No nan or inf anywhere in a value read from YAML (.nan, .inf): a number, or one inside lists and mappings."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def _tolerance(raw: Any, path: Path, cid: str, prefix: str, kind: str) -> dict[str, Any]:
@@ -143,8 +159,8 @@ def _tolerance(raw: Any, path: Path, cid: str, prefix: str, kind: str) -> dict[s
         if key not in allowed:
             reads = f"read {' or '.join(allowed)}" if allowed else "read no tolerance"
             raise _fail(path, cid, f"{prefix}.{key}", f"the checks of a {kind} claim {reads}; {key} would be ignored")
-        if not is_number(value) or value < 0:
-            raise _fail(path, cid, f"{prefix}.{key}", f"expected a non-negative number, got {value!r}")
+        if not is_number(value) or not math.isfinite(value) or value < 0:
+            raise _fail(path, cid, f"{prefix}.{key}", f"expected a finite non-negative number, got {value!r}")
     keys = [k for k in tolerance if k != "why"]
     if len(keys) != 1:
         raise _fail(path, cid, prefix, f"give exactly one of {', '.join(allowed)} (a check reads one), got {keys}")
@@ -163,6 +179,8 @@ def _reported(raw: dict, path: Path, cid: str, kind: str) -> Any:
         raise _fail(path, cid, "reported", "missing (the report's own numbers or ordering)")
     value = raw["reported"]
     text_ok = kind not in NUMERIC_KINDS  # an ordering may quote words ("not stable") next to numbers
+    if not _finite(value):  # a .nan reported value fails every check; a .inf one passes "at least" checks
+        raise _fail(path, cid, "reported", f"expected finite numbers (not .nan or .inf), got {value!r}")
     if is_number(value):
         return value
     if isinstance(value, dict) and value and all(is_number(v) or (text_ok and isinstance(v, str))
@@ -232,13 +250,13 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
     if not isinstance(tiers_raw, dict):
         raise _fail(path, cid, "tiers", "expected a mapping of tier name to plan")
     for tier in tiers_raw:
-        if tier not in TIER_NAMES:
-            raise _fail(path, cid, f"tiers.{tier}", f"unknown tier; known: {', '.join(TIER_NAMES)}")
-    tiers = {t: _tier_plan(tiers_raw.get(t) or {}, path, cid, t, kind) for t in TIER_NAMES if t in tiers_raw}
+        if tier not in TIERS:
+            raise _fail(path, cid, f"tiers.{tier}", f"unknown tier; known: {', '.join(TIERS)}")
+    tiers = {t: _tier_plan(tiers_raw.get(t) or {}, path, cid, t, kind) for t in TIERS if t in tiers_raw}
     expect_tiers = raw.get("expect_tiers")
     if expect_tiers is not None:  # the claim-level expect holds only in these tiers (e.g. a fast-proxy finding)
-        if not isinstance(expect_tiers, list) or not set(expect_tiers) <= set(TIER_NAMES):
-            raise _fail(path, cid, "expect_tiers", f"expected a list of tiers from {', '.join(TIER_NAMES)}")
+        if not isinstance(expect_tiers, list) or not set(expect_tiers) <= set(TIERS):
+            raise _fail(path, cid, "expect_tiers", f"expected a list of tiers from {', '.join(TIERS)}")
         tiers = {t: (dataclasses.replace(plan, expect=plan.expect or expect, why=plan.why or why)
                      if t in expect_tiers else plan) for t, plan in tiers.items()}
         expect, why = "reproduced", None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -75,6 +76,15 @@ class Spec:
                              f"(the index of cuda:N is chosen when training, it is not part of the run)")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be positive, got {self.epochs}, {self.batch_size}")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) \
+                or self.lr < 0:
+            raise ValueError(f"lr must be a finite non-negative number, got {self.lr!r} (a nan or inf learning "
+                             f"rate diverges at the first step)")
+        for name in ARG_FIELDS:
+            bad = [k for k, v in getattr(self, name) if not _finite(v)]
+            if bad:
+                raise ValueError(f"{name} {', '.join(bad)} must be finite numbers, got "
+                                 f"{', '.join(repr(self.kwargs(name)[k]) for k in bad)}")
 
     def replace(self, **changes: Any) -> "Spec":
         """A copy with some fields changed; dict-valued *_args are merged, not replaced."""
@@ -119,6 +129,15 @@ class Spec:
     def key(self) -> str:
         """Run key: a short hash of the canonical JSON (format version included)."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
+
+
+def _finite(value: Any) -> bool:
+    """No nan or inf in a (frozen) argument value."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, tuple):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def _thaw(value: Any) -> Any:
