@@ -77,6 +77,8 @@ class Comparison:
     confidence: float = 0.95
     p_value: float | None = None
     test: str = "better"  # better | equivalent | at-least | consistent
+    mde: float | None = None  # smallest distance from the margin decided with 80% power at these seeds
+    seeds_needed: int | None = None  # inconclusive: about the seeds per arm that would decide it (None: > 1000)
 
 
 @dataclass
@@ -200,7 +202,41 @@ FINDINGS_FIX = ("free some space or choose another report directory (--report-di
 
 
 def session_info(**extra: Any) -> dict[str, Any]:
-    return {"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **extra}
+    """A session header: when it finished, the code (commit), the packages and Python it ran with, then `extra`
+    (the controller adds the data checksums, the reference hash and the command), so the report can say how to
+    reproduce it."""
+    return {"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": _commit(),
+            "packages": _packages(), **extra}
+
+
+def _commit() -> str | None:
+    """The project's git commit, '+dirty' when the work tree differs from it; None outside a git checkout."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def _packages() -> dict[str, str]:
+    """Versions of Python and of the packages a run's numbers depend on (those installed)."""
+    import platform
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in ("torch", "torchvision", "numpy", "scipy", "pandas", "matplotlib"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
 
 
 def write_findings(path: Path, findings: Iterable[dict[str, Any]], session: dict[str, Any],
@@ -239,8 +275,8 @@ def read_findings(paths: Iterable[Path]) -> tuple[list[Finding], list[dict[str, 
                 if not isinstance(raw, dict):
                     raise ValueError("a finding is not an object")
                 finding = Finding.from_dict(raw)
-                if not all(isinstance(getattr(finding, name), str) for name in ("claim_id", "tier", "session")):
-                    raise ValueError(f"finding {finding.claim_id!r}: claim_id, tier and session must be text")
+                if not all(isinstance(getattr(finding, name), str) for name in ("claim_id", "tier")):
+                    raise ValueError(f"finding {finding.claim_id!r}: its claim_id and tier must be text")
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"findings file {path}: {exc}") from None
             stamp = finished.get(finding.session or "", str(session.get("finished", "")))
@@ -265,10 +301,14 @@ def session_file(report_dir: Path, session: dict[str, Any], reserve: bool = True
     first = folder / f"{started:%Y%m%dT%H%M%S}-{name}.json"
     if not reserve:
         return first
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, a read-only report directory
+        raise StorageError(f"could not make the folder {folder} for the findings ({exc.strerror or exc}); "
+                           f"{FINDINGS_FIX}") from exc
     for count in range(1, 10_000):
         path = first if count == 1 else first.with_name(f"{first.stem}-{count}.json")
         try:
-            folder.mkdir(parents=True, exist_ok=True)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             return path
         except FileExistsError:

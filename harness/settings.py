@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -102,6 +103,25 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
     return parse
 
 
+_DURATION_UNITS = {"h": 3600, "m": 60, "s": 1}
+
+
+def _duration(raw: Any, where: str) -> float:
+    """Seconds of '90m', '1h', '2h30m', '45s' or a bare number of minutes ('90')."""
+    text = str(raw).strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        seconds = float(text) * 60
+    else:
+        parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", text)
+        units = [unit for _, unit in parts]
+        if not parts or "".join(n + u for n, u in parts) != text or units != sorted(set(units), key="hms".index):
+            raise SettingsError(f"{where} {raw!r} is not a duration; write it as 90m, 1h, 2h30m or 45s")
+        seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise SettingsError(f"{where} {raw!r} is no time at all; give a duration above zero")
+    return seconds
+
+
 def _device(raw: Any, where: str) -> str:
     """auto, cpu, cuda or cuda:N. Whether CUDA is there is asked only for a CUDA device (check_cuda)."""
     text = str(raw).strip()
@@ -169,9 +189,13 @@ OPTIONS: tuple[Option, ...] = (
            help="write findings.json but do not build the HTML/PDF report"),
     Option("base_seed", "REPRO_BASE_SEED", _integer(0, MAX_SEED - 10_000), 0, flag="--base-seed", metavar="N",
            help="first seed of every claim's seed list (default 0)"),
-    Option("run_queue", "REPRO_RUN_QUEUE", _yes_no, False, flag="--run-queue", switch=True,
+    Option("run_queue", "REPRO_RUN_QUEUE", _yes_no, None, flag="--run-queue", switch=True,
            help="under -n N: plan the selection first and train its missing runs longest first from a queue "
-                "shared by the workers, before the tests"),
+                "shared by the workers, before the tests (default: on for the full tier and under --budget; "
+                "REPRO_RUN_QUEUE=0 turns it off)"),
+    Option("budget", "REPRO_BUDGET", _duration, None, flag="--budget", metavar="TIME",
+           help="run only the claims whose missing runs fit TIME on this device (90m, 1h, 2h30m), cheapest "
+                "first by the plan's estimate; lists what it left out and what each would cost"),
     Option("session", "REPRO_SESSION", _text, None, mode="library",
            help="the session id stamped on findings and retrained runs (default: a new one per session)"),
     Option("reference", "REPRO_REFERENCE", _folder, None, mode="library",
@@ -184,7 +208,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("plan_device", "REPRO_PLAN_DEVICE", _text, "auto", flag="--plan-device", metavar="KIND", mode="plan",
            help="device the --plan time estimate is for: auto (default: this machine's GPU, else cpu), cpu, or "
                 "a GPU of harness/plan/cost.py GPU_DATASHEET (H100, A100, ...)"),
-    Option("plan_workers", "REPRO_PLAN_WORKERS", _integer(1), None, flag="--plan-workers", metavar="N",
+    Option("plan_workers", "REPRO_PLAN_WORKERS", _integer(1, 100_000), None, flag="--plan-workers", metavar="N",
            mode="plan", help="workers (GPUs) the --plan wall-time estimate assumes (default: -n N, else 1)"),
     Option("rehearse", None, _yes_no, False, flag="--rehearse", switch=True, mode="rehearse",
            help="train nothing for real: rehearse every distinct run the selected claims need on the CPU (two "
@@ -216,7 +240,8 @@ class Settings:
     report_dir: Path = Path("report")
     no_report: bool = False
     base_seed: int = 0
-    run_queue: bool = False
+    run_queue: bool | None = None
+    budget: float | None = None  # seconds
     session: str | None = None
     reference: Path | None = None
     plan: bool = False
@@ -226,11 +251,6 @@ class Settings:
     rehearse: bool = False
     rehearse_dir: Path = Path("rehearsal")
     rehearse_images: int = 2
-
-    @property
-    def recording(self) -> bool:
-        """Claim bodies only record the runs they need (--plan, --rehearse): nothing trains, no verdict."""
-        return self.plan or self.rehearse
 
 
 def _given(option: Option, options: Mapping[str, Any]) -> Any:

@@ -12,6 +12,7 @@ adds each report's planned learning rate per epoch of its full-tier runs.
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
 import datetime as dt
 import re
@@ -31,7 +32,7 @@ from harness.findings import VERDICTS, read_findings
 from harness.plan.rehearsal_files import load_rehearsal
 from harness import figure_kinds as kinds
 
-from . import bn_figures, figures, lr_figures, paths, slbi_figures
+from . import bn_figures, figures, lr_figures, paths, sections, slbi_figures, units, verdicts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VERDICT_COLORS = {
@@ -210,16 +211,87 @@ def _figures(findings: list[dict[str, Any]], out_dir: Path) -> None:
         f["drawn_figures"] = drawn
 
 
-def _forests(by_report: dict[str, list[dict[str, Any]]], out_dir: Path) -> dict[str, str]:
-    """A forest plot of every comparison per report (estimate, interval, margin)."""
-    out = {}
+def _reported_effect(f: dict[str, Any], c: dict[str, Any]) -> float | None:
+    """The report's own effect for a comparison 'a - b (...)': its reported a minus its reported b, from the
+    finding's rows, in the comparison's scale (percent rows compared as fractions are divided by 100)."""
+    label = str(c.get("label") or "")
+    if " - " not in label:
+        return None
+    a, b = (side.split(" (")[0].strip() for side in label.split(" - ", 1))
+    reported = {str(r.get("label", "")): r.get("reported") for r in f.get("rows") or []}
+
+    def find(arm: str) -> float | None:
+        hits = [v for k, v in reported.items() if isinstance(v, (int, float)) and (k == arm or k.startswith(arm + " "))]
+        return hits[0] if len(hits) == 1 else None
+
+    ra, rb = find(a), find(b)
+    if ra is None or rb is None:
+        return None
+    effect = ra - rb
+    if max(abs(ra), abs(rb)) > 1 and c.get("estimate") is not None and abs(c["estimate"]) <= 1:
+        effect /= 100
+    return effect
+
+
+def _forests(by_report: dict[str, list[dict[str, Any]]], out_dir: Path) -> dict[str, list[dict[str, str]]]:
+    """Per report, one forest plot per unit (accuracy points, parameters, other readings), so a 6.29M-parameter
+    row never shares an axis with accuracy differences; values in the unit's scale."""
+    out: dict[str, list[dict[str, str]]] = {}
     for report, items in by_report.items():
-        comparisons = [{**c, "claim_id": f["claim_id"], "tier": f["tier"]} for f in items
-                       for c in f.get("comparisons", [])]
-        path, relative = paths.figure_file(out_dir, "forest", report)
-        if figures.forest_figure(comparisons, VERDICT_COLORS, path) is not None:
-            out[report] = relative
+        groups: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+        for f in items:
+            for c in f.get("comparisons", []):
+                if c.get("estimate") is None or c.get("test") == "consistent":
+                    continue
+                unit = units.comparison_unit(c.get("label", ""), f.get("kind", ""), c["estimate"], c.get("low"),
+                                             c.get("high"))
+                effect = _reported_effect(f, c)
+                scaled = {k: units.scale(c.get(k), unit) for k in ("estimate", "low", "high", "margin")}
+                groups[unit].append({**c, **scaled, "reported_effect": units.scale(effect, unit),
+                                     "row_label": ("[proxy] " if verdicts.basis(f) == verdicts.PROXY else "")
+                                     + sections.short_id(f["claim_id"])[:22] + ": " + c.get("label", "").split(" (")[0][:26],
+                                     "claim_id": f["claim_id"], "tier": f["tier"]})
+        for unit, comparisons in groups.items():
+            path, relative = paths.figure_file(out_dir, "forest", report, units.UNIT_NAMES[unit].split(" (")[0])
+            name = units.UNIT_NAMES[unit]
+            if figures.forest_figure(comparisons, VERDICT_COLORS, path, xlabel=name) \
+                    is not None:
+                out.setdefault(report, []).append({"path": relative, "unit": name, "rows": len(comparisons)})
     return out
+
+
+def _main_figures(items: list[dict[str, Any]], limit: int = 4) -> list[dict[str, Any]]:
+    """A report's learning curves for the main body: each distinct figure once (same runs, same metric), from
+    claims with evidence, full-tier ones first; the rest stay in the appendix."""
+    seen, out = set(), []
+    for f in sorted(items, key=lambda f: f.get("tier") == "fast"):
+        for spec, drawn in zip([s for s in f.get("figures", [])], f.get("drawn_figures", [])):
+            if drawn.get("kind") not in ("curves", "pruning", "band"):
+                continue
+            key = (drawn["kind"], spec.get("metric"), tuple(sorted(
+                str(r.get("key")) for runs in (spec.get("series") or {}).values() if isinstance(runs, list)
+                for r in runs)) or spec.get("title"))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append({**drawn, "claim_id": f["claim_id"], "tier": f["tier"], "basis": verdicts.basis(f),
+                        "budget": verdicts.budget_text(f), "metric": spec.get("metric"),
+                        "seeds": max((len(r) for r in (spec.get("series") or {}).values() if isinstance(r, list)),
+                                     default=0),
+                        "reported": bool((spec.get("options") or {}).get("reported"))})
+    return out[:limit]
+
+
+def _embed(out_dir: Path):
+    """A Jinja filter: a figure's relative path as a data URI, so report.html is one file that opens anywhere."""
+    cache: dict[str, str] = {}
+
+    def embed(relative: str) -> str:
+        if relative not in cache:
+            path = paths.inside(out_dir, *relative.split("/"))
+            cache[relative] = "data:image/svg+xml;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+        return cache[relative]
+    return embed
 
 
 def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], out_dir: Path,
@@ -231,14 +303,26 @@ def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], 
     summary = _summary(findings)
     chart = figures.verdict_chart(summary["overall"], VERDICT_COLORS, paths.inside(out_dir, "figures", "verdicts.svg"))
     by_report = _group(findings)
+    titles = _titles(sessions)
+    views = verdicts.claim_views(findings)
+    views_by_report: dict[str, list[verdicts.ClaimView]] = collections.defaultdict(list)
+    for v in views:
+        views_by_report[v.report].append(v)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
+    env.filters["embed"] = _embed(out_dir)
+    env.filters["unum"] = units.number
+    tiers = sorted({f["tier"] for f in findings})
     html = env.get_template("report.html.j2").render(
-        findings=findings, by_report=by_report, summary=summary, verdicts=VERDICTS,
-        tables={report: _tables(items) for report, items in by_report.items()},
+        findings=findings, by_report=by_report, summary=summary, verdicts=VERDICTS, tiers=tiers,
+        views=views_by_report, scorecard=verdicts.scorecard(views), categories=verdicts.CATEGORIES,
+        category_colors=verdicts.COLORS, usable=verdicts.usable_now(views), line=sections.claim_line,
+        not_run=sections.not_run_groups, recipes=sections.recipes, short_id=sections.short_id,
+        topics=sections.topics(views, titles), prov=sections.provenance(findings, sessions),
+        main_figures=_main_figures, label=verdicts.label, basis=verdicts.basis, certainty=verdicts.certainty, category=verdicts.category,
         conflicts=_conflicts(findings), agreements=_agreements(findings), headline=_headline, no_evidence=NO_EVIDENCE,
-        forests=_forests(by_report, out_dir), titles=_titles(sessions),
+        forests=_forests(by_report, out_dir), titles=titles,
         lr_figures=lr_figures.report_lr_figures(rehearsal, by_report, out_dir) if rehearsal else {},
         colors=VERDICT_COLORS, sessions=sessions, compute=_compute(findings), provenance=_provenance(findings),
         verdict_chart="figures/verdicts.svg" if chart else None,

@@ -31,8 +31,14 @@ def test_nothing_given_means_the_defaults():
     ({}, {"REPRO_RUN_QUEUE": "sometimes"}, "$REPRO_RUN_QUEUE='sometimes' is neither yes nor no"),
     ({"plan_workers": "0"}, {}, "--plan-workers 0 must be at least 1"),
     ({"plan_workers": "-2"}, {}, "--plan-workers -2 must be at least 1"),
+    ({"plan_workers": "10000000"}, {}, "--plan-workers 10000000 must be at most 100000"),
+    ({}, {"REPRO_SESSION": "   "}, "$REPRO_SESSION is empty"),
     ({"rehearse_images": "0"}, {}, "--rehearse-images 0 must be at least 1"),
     ({"plan": True, "rehearse": True}, {}, "--plan and --rehearse are two modes"),
+    ({"budget": "soon"}, {}, "--budget 'soon' is not a duration; write it as 90m, 1h, 2h30m or 45s"),
+    ({"budget": "30m2h"}, {}, "--budget '30m2h' is not a duration"),
+    ({"budget": "1d"}, {}, "--budget '1d' is not a duration"),
+    ({}, {"REPRO_BUDGET": "0m"}, "$REPRO_BUDGET '0m' is no time at all"),
 ])
 def test_a_bad_value_is_one_error_naming_it(options, environ, named):
     with pytest.raises(SettingsError) as err:
@@ -43,6 +49,14 @@ def test_a_bad_value_is_one_error_naming_it(options, environ, named):
 @pytest.mark.parametrize("spelling", ["1", "true", "on", "yes"])
 def test_the_run_queue_variable_reads_every_yes(spelling):
     assert read({}, {"REPRO_RUN_QUEUE": spelling}).run_queue is True
+
+
+@pytest.mark.parametrize("spelling, seconds", [("90m", 5400), ("1h", 3600), ("2h30m", 9000), ("45s", 45),
+                                               ("1.5h", 5400), ("90", 5400), (" 2h 5m ", 7500)])
+def test_a_budget_reads_hours_minutes_and_seconds(spelling, seconds):
+    assert read({"budget": spelling}, {}).budget == seconds
+    assert read({}, {"REPRO_BUDGET": spelling}).budget == seconds
+    assert read({}, {}).budget is None
 
 
 def test_a_folder_option_naming_a_file_is_an_error(tmp_path):

@@ -249,3 +249,33 @@ def test_cached_runs_of_the_device_replace_the_assumed_rate():
     assert rate.source.startswith("measured") and rate.flop_per_s["bf16"] == run_cost(spec).flop / 10.0
     assert calibrate([ran], "A100") is None and resolve_rate("A100", [ran]).source.startswith("assumption")
     assert calibrate([placeholder_result(spec)], "plan") is None  # placeholders never calibrate
+
+
+# One LeNet MNIST full-recipe epoch on one core of this project's laptop-class CPU (AMD EPYC, portable kernels,
+# fp32, SGD recipe of report 002): 14.0 s of CPU per epoch (13.2 s wall on a free core), measured with the
+# step timings below (vgg_a at batch 32: 43.3 GFLOP/s; lenet_mnist at batch 128: 25 ms per step).
+MEASURED_LENET_EPOCH_S = 14.0
+MEASURED_STEPS = {"fp32": (6.0 * 153293824 * 32 / 43.3e9, 153293824, 32), "overhead": (0.025, 416520, 128),
+                  "bf16": (0.27, 416520, 128)}
+
+
+def test_the_cpu_estimate_of_a_lenet_full_recipe_run_is_within_half_again_of_its_measured_time():
+    from harness.claim.tiers import scale
+    from harness.plan.cost import cpu_rate
+
+    rate = cpu_rate(MEASURED_STEPS, "cpu: test", "measured")
+    lenet = Spec(model="lenet_mnist", dataset="mnist", normalize="none", batch_size=128, lr=0.04, epochs=30,
+                 optimizer_args={"momentum": 0.9}, schedule="step", schedule_args={"step_size": 20, "gamma": 0.1},
+                 probes=("prune_curve", "conv_weights"))
+    spec = scale(lenet, "full", device="cpu")
+    assert spec.precision == "fp32"
+    per_epoch = (rate.seconds(spec, run_cost(spec)) - rate.seconds(spec.replace(epochs=29),
+                                                                    run_cost(spec.replace(epochs=29))))
+    assert MEASURED_LENET_EPOCH_S / 1.5 <= per_epoch <= MEASURED_LENET_EPOCH_S * 1.5
+    assert 1.5 * 20 * 60 > rate.seconds(spec, run_cost(spec)) > 30 * MEASURED_LENET_EPOCH_S / 1.5
+    # the FLOP rate alone (no step term) would put it at a third of its time
+    flop_only = run_cost(spec).flop / rate.flop_per_s["fp32"]
+    assert flop_only < 30 * MEASURED_LENET_EPOCH_S / 1.5
+    # bf16 on this CPU: an order of magnitude slower, and the estimate says so
+    bf16 = spec.replace(precision="bf16")
+    assert rate.seconds(bf16, run_cost(bf16)) > 8 * rate.seconds(spec, run_cost(spec))

@@ -49,17 +49,18 @@ def test_report_from_a_small_findings_file(tmp_path):
     out = build_report([path], tmp_path / "out")
     pages, text = pdf_text(out["pdf"])
     assert pages >= 4
-    for heading in ("Reproducibility report", "Contents", "Summary", "Provenance", "ResNet-18 searches", "Scope."):
+    for heading in ("Reproducibility report", "scorecard", "Findings a grader can use now", "Provenance",
+                    "ResNet-18 searches", "Appendix A"):
         assert heading in text
     flat = text.replace("\n", "")  # long claim ids wrap inside narrow table cells
     for f in findings:
         assert f["claim_id"] in flat
     assert "needs a GPU" in text and "inconclusive" in text and "DatasetMissingError" in text
     assert f"page 2 of {pages}" in text  # the print stylesheet took effect (page numbers in the footer)
-    toc = text.split("Contents", 1)[1].split("Summary", 2)
-    assert toc[1].lstrip(" .").split()[0].isdigit()  # the table of contents gives each chapter's page
+    toc = text.split("Findings a grader can use now", 1)[1]
+    assert toc.lstrip(" .").split()[0].isdigit()  # the table of contents gives each chapter's page
     assert len(list((tmp_path / "out" / "figures").glob("000_losses-ce-best_fast_0.svg"))) == 1
-    assert len(list((tmp_path / "out" / "figures").glob("forest_000_9e3337487a7f39ea.svg"))) == 1
+    assert len(list((tmp_path / "out" / "figures").glob("forest_000_9e3337487a7f39ea_*.svg"))) == 1
     csv = out["csv"].read_text()
     assert csv.count("000/table1/mse/best-test-acc") == 1  # a claim without measured rows still has a line
     assert "0.01" in csv and "ce - mse" in csv  # comparisons with their interval
@@ -101,7 +102,7 @@ def test_report_builds_with_zero_findings(tmp_path):
     path = write_findings(tmp_path / "findings.json", [], {})
     out = build_report([path], tmp_path / "out")
     pages, text = pdf_text(out["pdf"])
-    assert pages >= 1 and "Summary" in text
+    assert pages >= 1 and "scorecard" in text
 
 
 def test_merging_sessions_keeps_the_newest_result_per_claim(tmp_path):
@@ -375,3 +376,107 @@ def test_every_figure_kind_has_one_drawing_function():
     from harness.figure_kinds import FIGURE_KINDS
 
     assert sorted(DRAW) == sorted(FIGURE_KINDS)
+
+
+# -- the grader's report: scorecard first, labels that cannot be misread, units of the reports, layout --------
+
+def _grader_findings():
+    acc = Comparison(label="a - b (best test accuracy)", estimate=0.0675, low=-0.2, high=0.4, n=2, method="t",
+                     margin=0.0, outcome="inconclusive")
+    return [
+        finding("000/params/resnet18", "reproduced", kind="params", rows=[
+            {"label": "ResNet-18 parameters (M)", "reported": 11.17, "measured": 11.173962, "n": 1}],
+            comparisons=[Comparison(label="ResNet-18 parameters (M)", estimate=11.173962, low=11.173962,
+                                    high=11.173962, n=1, method="exact value", margin=0.005, outcome="reproduced",
+                                    test="consistent")]),
+        finding("000/params/mynet", "expected-not-reproduced", kind="params", rows=[
+            {"label": "MyNet parameters", "reported": 4587306, "measured": 4587307, "n": 1}],
+            comparisons=[Comparison(label="MyNet parameters", estimate=4587307, low=4587307, high=4587307, n=1,
+                                    method="exact value", margin=0, outcome="not-reproduced", test="consistent")]),
+        finding("000/acc", "expected-not-reproduced", seeds=2, budget={"train_subset": 1000,
+                                                                       "model_args": {"width": 0.0625}},
+                rows=[{"label": "a", "reported": 0.875, "measured": 0.2456, "n": 2, "detail": "best test accuracy"},
+                      {"label": "b", "reported": 0.80, "measured": 0.18, "n": 2, "detail": "best test accuracy"}],
+                comparisons=[acc], notes=["every run of b is at chance"]),
+        finding("000/acc", "reproduced", tier="full", seeds=3, rows=[
+            {"label": "a", "reported": 0.875, "measured": 0.871, "n": 3, "detail": "best test accuracy"}],
+            comparisons=[Comparison(label="a - b (best test accuracy)", estimate=0.05, low=0.01, high=0.09, n=3,
+                                    method="t", margin=0.0, outcome="reproduced")]),
+        finding("000/gpu-only", "not-run", tier="full", skip_reason="needs a GPU: " + "x" * 300, measured=False),
+    ]
+
+
+def test_verdict_labels_name_their_basis_and_a_full_verdict_decides():
+    from reports import verdicts
+
+    fs = _grader_findings()
+    assert verdicts.label(fs[1]) == "exact check failed (expected)"
+    assert verdicts.label(fs[2]) == "proxy disagrees (expected)"
+    assert verdicts.label(fs[3]) == "held (full recipe)"
+    views = {v.claim_id: v for v in verdicts.claim_views(fs)}
+    assert views["000/acc"].decisive["tier"] == "full" and views["000/acc"].proxy["tier"] == "fast"
+    certainty = verdicts.certainty(fs[2])
+    assert certainty[0] == "proxy: 1,000 images, 3 epochs, width 1/16" and "few seeds (2)" in certainty
+    assert "arm at chance" in certainty
+    card = verdicts.scorecard(list(views.values()))["000_9e3337487a7f39ea"]
+    assert card["held"] == {"decisive": 2, "proxy": 0} and card["failed"] == {"decisive": 1, "proxy": 0}
+    assert card[verdicts.PENDING]["decisive"] == 1
+
+
+def test_numbers_are_in_the_reports_units_and_never_break():
+    from reports import sections, units, verdicts
+
+    views = {v.claim_id: v for v in verdicts.claim_views(_grader_findings())}
+    acc = sections.claim_line(views["000/acc"])
+    assert (acc["reported"], acc["ours"]) == ("87.5%", "87.1%")  # fractions shown as the percent the report wrote
+    assert acc["interval"] == "[+1.0\u00a0pp, +9.0\u00a0pp]".replace("+", "") and acc["proxy"] == "proxy disagrees (expected)"
+    params = sections.claim_line(views["000/params/resnet18"])
+    assert (params["reported"], params["ours"]) == ("11.17\u00a0M", "11.174\u00a0M")  # the report's millions, its precision
+    assert sections.claim_line(views["000/params/mynet"])["reported"] == "4,587,306"
+    for text in (units.number(-0.0125, units.POINTS), units.number(4587306, units.PARAMS), units.number(0.875, "%")):
+        assert " " not in text and "-" not in text  # nothing a line may break at inside a number
+
+
+def test_the_report_shows_scorecard_first_and_groups_not_run_claims(tmp_path):
+    path = write_findings(tmp_path / "findings.json", _grader_findings(), {"reports": {
+        "000_9e3337487a7f39ea": {"title": "ResNet-18 searches", "summary": "a search", "source": "000.txt"}}})
+    html = render_html(*[[f.to_dict() for f in x] if i == 0 else x for i, x in enumerate(read_findings([path]))],
+                       tmp_path / "out").read_text()
+    assert html.index('id="scorecard"') < html.index('id="usable"') < html.index('id="report-000')
+    assert "held (full recipe)" in html and "exact check failed (expected)" in html and "x" * 300 not in html
+    assert 'src="figures/' not in html and "data:image/svg+xml;base64," in html  # one self-contained file
+    assert "Appendix A" in html and html.index("Appendix A") > html.index('id="provenance"')
+
+
+def test_every_figure_has_axis_labels_and_a_legend(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from reports import figures
+
+    runs = [{"key": "k1", "curves": {"epoch": [1, 2], "test_acc": [0.3, 0.5]}},
+            {"key": "k2", "curves": {"epoch": [1, 2], "test_acc": [0.35, 0.45]}}]
+    curves = figures.curves_figure({"metric": "test_acc", "series": {"a": runs, "b": runs[:1]}}, tmp_path / "c.svg")
+    forest = figures.forest_figure([{"estimate": 0.05, "low": 0.01, "high": 0.09, "margin": 0.0, "outcome": "reproduced",
+                                     "label": "a - b", "reported_effect": 0.07}], {"reproduced": "#2e7d32"},
+                                   tmp_path / "f.svg", xlabel="difference in accuracy (percentage points)")
+    for path, words in ((curves, ("epoch", "test accuracy (%)", "mean of 2 seeds")),
+                        (forest, ("percentage points", "margin the claim must clear", "the report's own effect"))):
+        text = " ".join(t for t in ET.parse(path).getroot().itertext())
+        ids = {e.get("id") for e in ET.parse(path).getroot().iter()}
+        assert "legend_1" in ids and all(w in text or w in path.read_text() for w in words), (path, text[:300])
+
+
+@pytest.mark.slow
+def test_no_number_wraps_and_every_table_fits_the_page_width_in_the_pdf(tmp_path):
+    path = write_findings(tmp_path / "findings.json", _grader_findings(), {})
+    out = build_report([path], tmp_path / "out")
+    reader = pypdf.PdfReader(str(out["pdf"]))
+    width = float(reader.pages[0].mediabox.width)
+    for page in reader.pages:
+        xs = []
+        page.extract_text(visitor_text=lambda text, cm, tm, font, size: xs.append(tm[4] * cm[0] + cm[4])
+                          if text.strip() else None)
+        assert all(0 <= x <= width - 16 * 72 / 25.4 + 2 for x in xs)  # nothing starts in the right margin
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    for number in ("4,587,306", "87.5%", "11.17\u00a0M"):
+        assert number in text  # whole, on one line

@@ -123,3 +123,56 @@ def test_read_plan_names_the_failure_of_a_planning_session_that_wrote_no_plan(tm
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     with pytest.raises(RuntimeError, match=r"wrote no plan \(exit 4\): ERROR: bad selection"):
         read_plan(failing, tmp_path)
+
+
+def _wait_or_train(root: str, queue_path: str, log: str, released: str, out: str) -> None:
+    """A worker whose first test asks for run A: it trains A, or trains queued runs while another trains A."""
+    import os
+    import time as _time
+
+    from harness.runs import store as store_module
+    from harness.runs.store import RunStore
+    from harness.plan.run_queue import train_one
+    from tests.test_runs import fake_result
+
+    store_module.WAIT_POLL_S = 0.05
+
+    def trainer(spec, **kwargs):
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {spec.seed}\n")
+        if spec.seed == 0:  # run A ends only once the other worker has trained every queued run meanwhile
+            deadline = _time.monotonic() + 60
+            while not Path(released).exists() and _time.monotonic() < deadline:
+                _time.sleep(0.05)
+        return fake_result(spec)
+
+    queue = QueueDir(queue_path)
+    queued = RunStore(root, trainer=trainer)
+
+    def meanwhile(awaited):
+        if train_one(queue, queued.get, can_train=lambda spec: True, besides=awaited.key) is None:
+            Path(released).touch()
+
+    a = Spec(model="lenet_mnist", dataset="synthetic_mnist", epochs=1, seed=0)
+    result = RunStore(root, trainer=trainer).get(a, while_waiting=meanwhile)
+    Path(out).write_text(json.dumps({"pid": os.getpid(), "key": result.key}))
+
+
+def test_a_worker_waiting_on_anothers_run_trains_the_queued_runs_meanwhile(tmp_path):
+    """Two workers' first tests ask for run A: one trains it, the other trains the queue instead of idling."""
+    queue = QueueDir.create(_runs(0, 1, 2))  # run A (seed 0) is queued too: the waiter leaves it alone
+    log, released = tmp_path / "trained.log", tmp_path / "released"
+    outs = [tmp_path / f"out-{i}.json" for i in range(2)]
+    procs = [multiprocessing.get_context("spawn").Process(
+        target=_wait_or_train, args=(str(tmp_path / "runs"), str(queue.path), str(log), str(released), str(o)))
+        for o in outs]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    trained = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(seed for _, seed in trained) == ["0", "1", "2"]  # every run once
+    trainer_of = {seed: pid for pid, seed in trained}
+    assert trainer_of["1"] == trainer_of["2"] != trainer_of["0"]  # the waiter trained the queue
+    assert len({json.loads(o.read_text())["key"] for o in outs}) == 1
+    queue.remove()

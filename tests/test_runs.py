@@ -171,3 +171,32 @@ def test_result_files_lists_finished_runs_only(tmp_path):
     (tmp_path / ("c" * 16)).mkdir()  # still training: no result yet
     (tmp_path / "trainings.log").write_text("")
     assert result_files(tmp_path) == [tmp_path / ("a" * 16) / RESULT_FILE, tmp_path / ("b" * 16) / RESULT_FILE]
+
+
+def test_a_get_waiting_on_another_process_calls_while_waiting_until_the_run_is_there(tmp_path, monkeypatch):
+    """RunStore.get tries the run's lock in short spells and does other work in between; then loads the result."""
+    from filelock import FileLock
+
+    from harness.runs import store as store_module
+
+    monkeypatch.setattr(store_module, "WAIT_POLL_S", 0.02)
+    other = FileLock(str(tmp_path / f"{SPEC.key}.lock"))  # another process is training SPEC
+    other.acquire()
+    waited = []
+
+    def meanwhile(awaited):
+        waited.append(awaited.key)
+        if len(waited) == 3:  # the other process stores its result and lets go
+            RunStore(tmp_path, trainer=lambda spec, **k: fake_result(spec, 0.9))._train_and_store(SPEC)
+            other.release()
+
+    store = RunStore(tmp_path, trainer=lambda *a, **k: pytest.fail("trained a run another process trained"))
+    assert store.get(SPEC, while_waiting=meanwhile).best_test_acc == 0.9
+    assert waited == [SPEC.key] * 3
+
+
+def test_the_stores_own_while_waiting_is_used_and_a_free_lock_never_calls_it(tmp_path):
+    store = RunStore(tmp_path, trainer=lambda spec, **k: fake_result(spec))
+    store.while_waiting = lambda spec: pytest.fail("called while waiting on a free lock")
+    store.get(SPEC)
+    assert store.get(SPEC).key == SPEC.key

@@ -76,32 +76,35 @@ def test_rounding_half_unit():
     assert stats.rounding_half_unit(94.93) == pytest.approx(0.005)
 
 
-def test_tied_seeds_keep_the_test_sets_sampling_variance():
+def test_tied_seeds_keep_the_test_sets_sampling_variance_on_infinite_df():
     # two seeds, both differences 0.25 (seed variance 0); per-image differences e = [1, 0, 0, 0] in both:
-    # the seed mean of e has variance 0.25 over images and no seed noise, so se = sqrt(0.25 / 4) = 0.25
-    # and the interval is 0.25 +- t(0.975, df 1) * 0.25 = 0.25 +- 12.706205 * 0.25
+    # the seed mean of e has variance 0.25 over images and no seed noise, so se = sqrt(0.25 / 4) = 0.25.
+    # Every part is known from the images (no seed spread): infinite df, 0.25 +- 1.959964 * 0.25, not the
+    # 12.7 of t on 1 df that the whole standard error used to get
     a = [np.array([1, 1, 0, 0], bool), np.array([1, 0, 1, 0], bool)]
     b = [np.array([0, 1, 0, 0], bool), np.array([0, 0, 1, 0], bool)]
     iv = stats.paired_t_with_test_set([0.25, 0.25], a, b)
     assert stats.paired_t([0.25, 0.25]).high == 0.25  # the seed-only interval collapses
-    assert iv.estimate == 0.25 and iv.n == 2 and "widened by the test-set sampling variance" in iv.method
-    assert iv.high - iv.estimate == pytest.approx(12.706205 * 0.25, rel=1e-6)
+    assert iv.estimate == 0.25 and iv.n == 2 and "test-set sampling variance" in iv.method and "df inf" in iv.method
+    assert iv.high - iv.estimate == pytest.approx(1.959964 * 0.25, rel=1e-6)
+    assert iv.noise == stats.Noise(0.0, None, 0.0625)
 
 
 def test_per_image_noise_that_is_only_seed_noise_floors_the_seed_variance():
     # e = [1, 0, 0, 0] and [0, 1, 1, 0]: the image variance of e's seed mean (0.0625) is less than its own
     # seed noise (mean over images of e's seed variance 0.375, over 2 seeds): no image component. The
-    # differences 0.25 and 0.5 have variance 0.03125, below the per-image floor 0.375 / 4 = 0.09375, so
-    # se = sqrt(0.09375 / 2) and the half width is t(0.975, df 1) * se = 12.706205 * 0.216506
+    # differences 0.25 and 0.5 have variance 0.03125, below the per-image floor 0.375 / 4 = 0.09375: the
+    # seed part is the floor, known from the images, so se = sqrt(0.09375 / 2) on infinite df
     a = [np.array([1, 0, 0, 0], bool), np.array([0, 1, 1, 0], bool)]
     b = [np.zeros(4, bool), np.zeros(4, bool)]
     iv = stats.paired_t_with_test_set([0.25, 0.5], a, b)
-    assert iv.estimate == 0.375 and iv.high - iv.estimate == pytest.approx(12.706205 * math.sqrt(0.09375 / 2), rel=1e-6)
+    assert iv.estimate == 0.375 and iv.high - iv.estimate == pytest.approx(1.959964 * math.sqrt(0.09375 / 2), rel=1e-6)
 
 
-def test_a_clear_seed_spread_is_the_plain_t_interval():
-    # 1,000 images, each seed's discordant images its own: no image component, and the spread of the
-    # differences (0.10, 0.20, 0.30) far above the per-image floor, so the interval is paired_t's
+def test_a_seed_spread_over_the_floor_keeps_n_minus_1_df_combined_by_welch_satterthwaite():
+    # 1,000 images, each seed's discordant images its own: no image component; the spread of the
+    # differences (0.10, 0.20, 0.30: variance 0.01) is above the per-image floor, so the seed part is
+    # 0.01 / 3 on 2 df, alone: Satterthwaite gives df 2 and the interval is paired_t's
     a, b = [], []
     for i, gap in enumerate((100, 200, 300)):
         hits = np.zeros(1000, bool)
@@ -109,7 +112,56 @@ def test_a_clear_seed_spread_is_the_plain_t_interval():
         a.append(hits)
         b.append(np.zeros(1000, bool))
     iv, plain = stats.paired_t_with_test_set([0.1, 0.2, 0.3], a, b), stats.paired_t([0.1, 0.2, 0.3])
-    assert (iv.low, iv.high) == pytest.approx((plain.low, plain.high))
+    assert (iv.low, iv.high) == pytest.approx((plain.low, plain.high)) and "df 2.0" in iv.method
+
+
+def test_satterthwaite_df_of_a_seed_part_and_a_known_part_by_hand():
+    # seed part 1 on 2 df plus a known part 1: df = (1 + 1)^2 / (1^2 / 2) = 8; a known part alone: inf
+    assert float(stats.satterthwaite_df(1.0, 1.0, 2)) == pytest.approx(8.0)
+    assert float(stats.satterthwaite_df(0.0, 1.0, 2)) == math.inf
+    assert stats.Noise(3.0, 2, 1.0).se_df(3) == (pytest.approx(math.sqrt(2.0)), pytest.approx(8.0))
+    half, se, df = stats.paired_half_width(3.0, False, 1.0, 3)
+    assert float(half) == pytest.approx(2.306004 * math.sqrt(2.0), rel=1e-6)  # t(0.975, df 8)
+
+
+def test_minimum_detectable_effect_and_seeds_needed_by_hand():
+    # a seed variance known from the images (1e-4 per pair) and nothing fixed: at n seeds se = 0.01 / sqrt(n)
+    # on infinite df; the mde at 80% power one-sided 2.5% is (1.959964 + 0.841621) * se
+    iv = stats.Interval(0.01, -0.004, 0.024, 2, "t", noise=stats.Noise(1e-4, None, 0.0))
+    mde, needed = stats.power_summary(iv, 0.0, "better", stats.INCONCLUSIVE)
+    assert mde == pytest.approx(2.801585 * 0.01 / math.sqrt(2), rel=1e-5)
+    # 2.801585 * 0.01 / sqrt(n) <= 0.01 first at n = 8 (2.801585^2 = 7.85)
+    assert needed == 8
+    assert stats.power_summary(iv, 0.0, "better", stats.REPRODUCED) == (pytest.approx(mde), None)
+    # a fixed part no seed count removes: the observed distance 0.001 is never decided
+    stuck = stats.Interval(0.001, -0.02, 0.022, 2, "t", noise=stats.Noise(1e-4, None, 1e-4))
+    assert stats.power_summary(stuck, 0.0, "better", stats.INCONCLUSIVE)[1] is None
+    # no variance parts, or a check with no level: nothing to say
+    assert stats.power_summary(stats.Interval(0.0, -1, 1, 2, "t"), 0.0, "better", stats.INCONCLUSIVE) == (None, None)
+    assert stats.power_summary(iv, 0.0, "consistent", stats.REPRODUCED) == (None, None)
+
+
+def test_the_power_of_a_seed_spread_is_that_of_the_t_test():
+    # seed variance 1e-4 estimated on 2 df (no per-image floor): the power at n seeds is the noncentral t's,
+    # so the mde at 3 seeds is the distance where nct.sf(t(0.975, 2), 2, mde / (0.01 / sqrt(3))) = 0.8
+    from scipy import stats as sps
+    iv = stats.paired_t([0.0, 0.01, 0.02])
+    mde, needed = stats.power_summary(iv, -0.01, "better", stats.INCONCLUSIVE)
+    assert sps.nct.sf(sps.t.ppf(0.975, 2), 2, mde / (0.01 / math.sqrt(3))) == pytest.approx(0.8, abs=0.01)
+    expect = next(n for n in range(3, 100)
+                  if sps.nct.sf(sps.t.ppf(0.975, n - 1), n - 1, 0.02 / (0.01 / math.sqrt(n))) >= 0.8)
+    assert abs(needed - expect) <= 1
+
+
+def test_expected_wrong_verdicts_sum_the_measured_rates():
+    verdicts = [("better", 3, "reproduced"), ("better", 4, "not-reproduced"), ("equivalent", 2, "inconclusive"),
+                ("consistent", 2, "reproduced"), ("at-least", 1, "reproduced")]
+    expected, uncounted = stats.expected_wrong(verdicts)
+    rates = stats.ERROR_RATES
+    assert expected == pytest.approx(rates["better"][3]["reproduced"] + rates["better"][3]["not-reproduced"]
+                                     + rates["at-least"][1]["reproduced"])
+    assert uncounted == 1  # the table cell's 'reproduced' has no level; the inconclusive one is no verdict
+    assert stats.error_rate("better", 10, "reproduced") == rates["better"][5]["reproduced"]
 
 
 def test_the_widened_interval_needs_one_record_per_seed():

@@ -10,11 +10,11 @@ from ..catalog.sizes import model_size
 from ..runs.spec import Spec
 from ..train.data import Split, load_arrays, pooled_split
 from . import bands
-from .claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
-from .readings import (best, early, epoch_time, final, final_train_acc, final_train_loss, mean_acc_drop,
-                       mean_train_acc, mean_train_loss, per_arm, steadiness, train_test_gap)
+from .claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive, UndecidableCheck
+from .readings import (Measured, best, early, epoch_time, final, final_train_acc, final_train_loss, mean_acc_drop,
+                       mean_train_acc, mean_train_loss, per_arm, relative_epoch_time, steadiness, train_test_gap)
 
-__all__ = ["Claim", "ClaimCheckFailed", "ClaimContext", "ClaimInconclusive", "Spec", "Split", "bands", "best",
-           "count_parameters", "create_model", "early", "epoch_time", "final", "final_train_acc", "final_train_loss",
-           "load_arrays", "mean_acc_drop", "mean_train_acc", "mean_train_loss", "model_size", "per_arm",
-           "pooled_split", "steadiness", "train_test_gap"]
+__all__ = ["Claim", "ClaimCheckFailed", "ClaimContext", "ClaimInconclusive", "Measured", "Spec", "Split",
+           "UndecidableCheck", "bands", "best", "count_parameters", "create_model", "early", "epoch_time", "final",
+           "final_train_acc", "final_train_loss", "load_arrays", "mean_acc_drop", "mean_train_acc", "mean_train_loss",
+           "model_size", "per_arm", "pooled_split", "relative_epoch_time", "steadiness", "train_test_gap"]

@@ -5,12 +5,16 @@ and gets every seed from the RunStore; the checks compare measured with reported
 through harness/stats.py (an estimate, a 95% interval, the method) and end in one of three
 outcomes: reproduced (the check returns), not-reproduced (ClaimCheckFailed), inconclusive
 (ClaimInconclusive, a skip). Everything lands in the Claim's typed Finding.
+
+A check takes each arm's values as a reading returns them (harness/claim/readings.py `Measured`): the
+reading, not the check's label, says which way is better, how a diverged run counts, and whether one run
+per arm can give an interval (per-image correctness of a test accuracy, per-epoch times). A check that
+cannot give a finite interval with its seeds and reading raises UndecidableCheck, an error of the plan.
 """
 from __future__ import annotations
 
 import math
 import os
-import re
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -18,6 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pytest
 from _pytest.outcomes import Skipped
+from scipy import stats as scipy_stats
 
 from ..figure_kinds import BAND, RUN_FIGURES, unknown_kind
 
@@ -29,20 +34,12 @@ from ..runs.result import RunResult
 from ..runs.store import RunNotCachedError, RunStore
 from ..runs.spec import Spec
 from .tiers import scale
+from .readings import AT_CHANCE, CHANCE_ACCURACY, Measured, at_chance
 
-# The metric labels of a check that name one run's test accuracy, and the stored per-image correctness
-# each reads (the test set's sampling term of a paired interval, McNemar for one seed). A label may add a
-# qualifier in parentheses: "final test accuracy (ReLU vs tanh)". Every other label (an epoch mean, a
-# drop, a gap, a time) has no per-image record behind it.
-TEST_ACC_READINGS = {"best test accuracy": "best", "final test accuracy": "final"}
-# A label that reads like a test accuracy but is none of the above (a typo, another wording) would silently
-# lose the per-image term: an error naming the known labels instead.
-LOOKS_LIKE_TEST_ACC = re.compile(r"((best|final|last|max(imum)?|top-?1)[ _-]*)?test[ _-]*acc(uracy|\.)?", re.IGNORECASE)
 # "Similar" between untrained models is no evidence: an equivalence on a test accuracy whose arms all sit
 # at chance (every dataset here has 10 classes) is inconclusive. The slack is about two binomial standard
 # errors of 10% accuracy on the fast tier's 1,000 test images (sqrt(0.1 * 0.9 / 1000) = 0.0095).
-CHANCE_ACCURACY = 0.10
-CHANCE_SLACK = 0.02
+CHANCE_SLACK = AT_CHANCE - CHANCE_ACCURACY
 
 
 BF16_ASSUMPTION = ("bf16 autocast (fp32 weights, optimizer state and BatchNorm statistics): the report does not "
@@ -55,6 +52,12 @@ class ClaimCheckFailed(AssertionError):
 
 class ClaimInconclusive(Skipped):
     """The interval neither supports nor rules out the claim: an honest verdict, not a failure."""
+
+
+class UndecidableCheck(Exception):
+    """A check whose method cannot give a finite interval with its seeds and reading (one run per arm of a
+    reading that has no per-image or per-epoch record): it could never decide, whatever the runs show, so
+    it is an error of the claim's plan, not an inconclusive verdict."""
 
 
 @dataclass
@@ -79,34 +82,49 @@ def _spread(values: Sequence[float]) -> float | None:
     return statistics.stdev(values) if len(values) > 1 and all(map(math.isfinite, values)) else None
 
 
-def _hits_match(hits: list[np.ndarray] | None, values: Sequence[float]) -> bool:
-    """The per-image records are those of the values, seed by seed (each run's accuracy is its value)."""
-    return bool(hits) and len(hits) == len(values) and \
-        all(abs(float(h.mean()) - float(v)) < 1e-6 for h, v in zip(hits, values))
-
-
-def _runs_match(runs: Sequence[RunResult], epoch: str, values: Sequence[float]) -> bool:
-    """These runs are the ones behind the values, seed by seed, and kept per-image correctness."""
-    hits = [r.correctness(epoch) for r in runs]
-    return bool(hits) and all(h is not None for h in hits) and _hits_match(hits, values)
-
-
-def accuracy_reading(metric: str) -> str | None:
-    """The per-image correctness ('best' or 'final') a check's metric label reads, or None for a label
-    that is not one run's test accuracy; a label that looks like a test accuracy the table does not know
-    is a ValueError naming the known labels."""
-    head = metric.split(" (")[0]
-    if head in TEST_ACC_READINGS:
-        return TEST_ACC_READINGS[head]
-    if LOOKS_LIKE_TEST_ACC.fullmatch(head.strip()):
-        raise ValueError(f"metric label {metric!r} reads like a test accuracy but is not one this API knows, so its "
-                         f"interval would lose the test set's sampling term; known: "
-                         f"{', '.join(map(repr, TEST_ACC_READINGS))} (optionally followed by ' (qualifier)')")
-    return None
-
-
 def _values(measured: float | Sequence[float]) -> list[float]:
     return [float(v) for v in measured] if isinstance(measured, (list, tuple, np.ndarray)) else [float(measured)]
+
+
+def _ranked(measured: Sequence[float]) -> list[float]:
+    """Values as they order against others: a NaN is the reading's worst value (-inf in a plain list: a run
+    that has no reading is worse than any that trained); a reading with no direction keeps NaN (no order)."""
+    worst = measured.worst if isinstance(measured, Measured) else -math.inf
+    return [worst if math.isnan(v) else v for v in _values(measured)]
+
+
+def _sign(difference: float) -> float:
+    """+1, -1, or 0 for a tie (two diverged runs) or no order (a NaN)."""
+    return 0.0 if math.isnan(difference) else float(np.sign(difference))
+
+
+def _records(measured: Sequence[float]) -> list[np.ndarray] | None:
+    """The per-image correctness behind a reading's values, run by run (None for a value without)."""
+    return measured.records() if isinstance(measured, Measured) else None
+
+
+def _epochs(measured: Sequence[float]) -> list[list[float]] | None:
+    """The per-epoch values behind a reading's medians, run by run, where each run has two or more."""
+    samples = measured.epoch_samples if isinstance(measured, Measured) else None
+    return samples if samples and all(len(s) >= 2 for s in samples) else None
+
+
+# The standard error of a median of n normal values is about sqrt(pi / 2) times that of their mean.
+MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)
+
+
+def _epoch_interval(estimate: float, a: Sequence[float], b: Sequence[float], confidence: float) -> stats.Interval:
+    """One run per arm of a median over epochs (an epoch time): Welch's interval from the two runs' per-epoch
+    values, the standard error scaled from a mean's to a median's. Epoch-to-epoch noise only: run-to-run
+    variance (another seed, another machine state) is not measured, and the method says so."""
+    va, vb = float(np.var(a, ddof=1)) / len(a), float(np.var(b, ddof=1)) / len(b)
+    method = (f"one run per arm: Welch interval over {len(a)} and {len(b)} epochs, epoch-to-epoch noise only, "
+              f"run-to-run variance not measured")
+    if va + vb == 0.0:
+        return stats.Interval(estimate, estimate, estimate, 1, method + " (identical epochs)", confidence)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, df)) * MEDIAN_SE_FACTOR * math.sqrt(va + vb)
+    return stats.Interval(estimate, estimate - half, estimate + half, 1, method, confidence)
 
 
 @dataclass
@@ -116,7 +134,6 @@ class Claim:
     context: ClaimContext
     report_title: str = ""
     finding: Finding = field(init=False)
-    _arms: dict[str, list[RunResult]] = field(init=False, default_factory=dict)
     _outcomes: list[str] = field(init=False, default_factory=list)
     _precisions: dict[str, str] = field(init=False, default_factory=dict)  # arm label -> precision
 
@@ -166,9 +183,7 @@ class Claim:
         scaled = self.spec(full_spec)
         label = label or full_spec.model
         self._same_precision(label, scaled)
-        results = [self._get(scaled.replace(seed=s), label) for s in self.seeds()]
-        self._arms[label] = results
-        return results
+        return [self._get(scaled.replace(seed=s), label) for s in self.seeds()]
 
     def _same_precision(self, label: str, spec: Spec) -> None:
         """Every arm of a claim trains at one precision (a comparison must not measure bf16 against fp32),
@@ -249,12 +264,13 @@ class Claim:
         self._conclude(stats.NOT_REPRODUCED, reason)
 
     def note_divergence(self, runs: Mapping[str, Sequence[RunResult]]) -> None:
-        """Name every diverged run: its readings cover only the epochs before the divergence."""
+        """Name every diverged run: whatever its epochs before the divergence read, every reading of it
+        is the reading's worst value (harness/claim/readings.py), worse than any run that trained."""
         for label, rs in runs.items():
             for r in rs:
                 if r.diverged:
                     self.note(f"{label} seed {r.spec['seed']} diverged at step {r.diverged_at_step}; "
-                              f"its metrics cover the epochs before that")
+                              f"its readings count it as diverged (the reading's worst value)")
 
     def skip_unless_timeable(self, runs: Mapping[str, Sequence[RunResult]], *, gpu_only: bool = False) -> None:
         """Skip when these runs' epoch times do not compare (a shared GPU, compiled and eager runs mixed,
@@ -271,10 +287,11 @@ class Claim:
         self.finding.rows.append(row)
 
     def _compare(self, label: str, iv: stats.Interval, margin: float | None, outcome: str, test: str) -> None:
+        mde, seeds_needed = stats.power_summary(iv, margin, test, outcome)
         self.finding.comparisons.append(Comparison(
             label=label, estimate=iv.to_dict()["estimate"], low=iv.to_dict()["low"], high=iv.to_dict()["high"],
             n=iv.n, method=iv.method, margin=margin, outcome=outcome, confidence=iv.confidence,
-            p_value=iv.p_value, test=test))
+            p_value=iv.p_value, test=test, mde=mde, seeds_needed=seeds_needed))
 
     def _table(self) -> str:
         return "\n".join(
@@ -309,43 +326,46 @@ class Claim:
         raise ValueError(f"claim {self.entry.id} [{self.tier}] has no abs/rel tolerance in reference/")
 
     # -- intervals of a difference ---------------------------------------------------------------
-    def _correctness(self, label: str, metric: str, values: Sequence[float]) -> list[np.ndarray] | None:
-        """Per-image correctness of the runs behind `values`, seed by seed, or None.
-
-        The arm registered under `label` when its runs match the values; else the one arm whose runs
-        do (checks often name an arm by a shorter label than its runs were asked for under)."""
-        epoch = accuracy_reading(metric)
-        if epoch is None:
-            return None
-        if label in self._arms and _runs_match(self._arms[label], epoch, values):
-            return [r.correctness(epoch) for r in self._arms[label]]
-        matching = {tuple(r.key for r in runs): runs for runs in self._arms.values()
-                    if _runs_match(runs, epoch, values)}
-        if len(matching) != 1:  # none, or two arms with the same accuracies: no way to tell which
-            return None
-        return [r.correctness(epoch) for r in next(iter(matching.values()))]
+    def _decidable(self, *arms: tuple[str, Sequence[float]], usable: Sequence[str] = ("test images", "epochs")) -> None:
+        """Raise UndecidableCheck when these arms' interval cannot be finite by construction: one run per arm
+        and, for some arm, a reading without a within-run record the interval can use (`usable`: per-image
+        correctness, per-epoch values), whatever the values."""
+        if min(len(_values(v)) for _, v in arms) >= 2:
+            return
+        blind = [label for label, v in arms if not (isinstance(v, Measured) and v.within_run in usable)]
+        if blind:
+            raise UndecidableCheck(
+                f"claim {self.entry.id!r} [{self.tier}] can never decide: one run per arm, and the values of "
+                f"{', '.join(map(repr, blind))} carry no per-image or per-epoch record, so the interval is "
+                f"(-inf, inf) whatever the runs show. Fix reference/{self.entry.source_file}: give "
+                f"tiers.{self.tier}.seeds >= 2 (a seed-paired interval), or decide on a reading that one run can "
+                f"carry (a test accuracy's per-image correctness, an epoch time's epochs), or take the claim "
+                f"out of this tier with its reason")
 
     def _diverged(self, label: str, values: Sequence[float]) -> list[str]:
-        runs = self._arms.get(label, [])
+        """'label seed s diverged at step n' for each non-finite value (a diverged run, or no reading)."""
+        runs = getattr(values, "runs", ())
         out = []
-        for i, v in enumerate(values):
-            if not math.isfinite(v):
-                run = runs[i] if i < len(runs) else None
-                step = f" at step {run.diverged_at_step}" if run is not None and run.diverged_at_step is not None else ""
-                seed = run.spec.get("seed") if run is not None else i
-                out.append(f"{label} seed {seed} diverged{step}")
+        for i, v in enumerate(_values(values)):
+            run = runs[i] if i < len(runs) else None
+            if run is not None and getattr(run, "diverged", False):
+                out.append(f"{label} seed {run.spec.get('seed')} diverged at step {run.diverged_at_step}")
+            elif not math.isfinite(v):
+                out.append(f"{label} {'seed ' + str(run.spec.get('seed')) if run is not None else f'value {i + 1}'} "
+                           f"has no finite reading")
         return out
 
     def _difference(self, a: str, a_values: Sequence[float], b: str, b_values: Sequence[float], metric: str,
                     confidence: float = stats.CONFIDENCE) -> stats.Interval:
-        """Interval of (a - b): seed-paired t, one-pair McNemar, or divergence as the outcome."""
-        a_values, b_values = _values(a_values), _values(b_values)
-        if len(a_values) != len(b_values):
-            raise ValueError(f"{a} has {len(a_values)} seeds and {b} {len(b_values)}: pairs need equal counts")
-        diverged = self._diverged(a, a_values) + self._diverged(b, b_values)
-        if diverged:  # a diverged run is worse than any that trained; two diverged runs tie
-            signs = [(math.isfinite(x) - math.isfinite(y)) if not (math.isfinite(x) and math.isfinite(y))
-                     else float(np.sign(x - y)) for x, y in zip(a_values, b_values)]
+        """Interval of (a - b): seed-paired t, one-pair McNemar or per-epoch Welch, or divergence as the outcome.
+        The readings say which applies (their per-image and per-epoch records), never the label `metric`."""
+        xs, ys = _values(a_values), _values(b_values)
+        if len(xs) != len(ys):
+            raise ValueError(f"{a} has {len(xs)} seeds and {b} {len(ys)}: pairs need equal counts")
+        self._decidable((a, a_values), (b, b_values))
+        if not all(map(math.isfinite, xs + ys)):  # a diverged run is worse than any that trained; two tie
+            diverged = self._diverged(a, a_values) + self._diverged(b, b_values)
+            signs = [_sign(x - y) for x, y in zip(_ranked(a_values), _ranked(b_values))]
             self.note("; ".join(diverged) + " (counted as worse than any run that trained)")
             est = float(np.mean(signs))
             if all(x > 0 for x in signs):
@@ -355,16 +375,19 @@ class Claim:
             else:
                 lo, hi = -math.inf, math.inf
             return stats.Interval(est, lo, hi, len(signs), "divergence decides: " + "; ".join(diverged), confidence)
-        a_hits, b_hits = self._correctness(a, metric, a_values), self._correctness(b, metric, b_values)
-        differences = [x - y for x, y in zip(a_values, b_values)]
-        if len(a_values) >= 2:
+        a_hits, b_hits = _records(a_values), _records(b_values)
+        differences = [x - y for x, y in zip(xs, ys)]
+        if len(xs) >= 2:
             if a_hits and b_hits:
                 return stats.paired_t_with_test_set(differences, a_hits, b_hits, confidence)
             return stats.paired_t(differences, confidence)
         if a_hits and b_hits:
             return stats.paired_test_set(a_hits[0], b_hits[0], confidence)
-        return stats.Interval(a_values[0] - b_values[0], -math.inf, math.inf, 1,
-                              "one run per arm and no per-image data for this metric: no interval", confidence)
+        a_epochs, b_epochs = _epochs(a_values), _epochs(b_values)
+        if a_epochs and b_epochs:
+            return _epoch_interval(xs[0] - ys[0], a_epochs[0], b_epochs[0], confidence)
+        return stats.Interval(xs[0] - ys[0], -math.inf, math.inf, 1,
+                              "one run per arm, and a run kept no per-image record: no interval", confidence)
 
     def _better(self, a: str, a_values, b: str, b_values, metric: str, margin: float, comparisons: int = 1) -> str:
         support = self._difference(a, a_values, b, b_values, metric)
@@ -392,8 +415,10 @@ class Claim:
             rounding = stats.rounding_half_unit(reported) if len(values) > 1 else 0.0
             ok = iv.low - allowed - rounding - 1e-12 <= reported <= iv.high + allowed + rounding + 1e-12
             outcome = stats.REPRODUCED if ok else stats.NOT_REPRODUCED
+        chance = self._chance(label, measured)
         self._row(label=label, reported=reported, measured=mean, delta=mean - reported, tolerance=allowed,
-                  spread=_spread(values), n=len(values), ok=outcome == stats.REPRODUCED)
+                  spread=_spread(values), n=len(values), ok=outcome == stats.REPRODUCED,
+                  **({"detail": chance.removeprefix("; ")} if chance else {}))
         self._compare(label, iv, allowed, outcome, "consistent")
         self._outcomes.append(outcome)
         return outcome
@@ -406,14 +431,33 @@ class Claim:
                            f"{label}: measured {_fmt(float(np.mean(_values(measured))))} is not consistent with "
                            f"{_fmt(reported)} +- tolerance")
 
+    def _chance(self, label: str, values: Any) -> str:
+        """Name an arm whose runs sit at chance (best test accuracy at most AT_CHANCE: they never trained) in a
+        note, once, and return the row's detail for it; '' for an arm that trained or values with no runs."""
+        stuck = at_chance(values) if isinstance(values, Measured) else []
+        if not stuck:
+            return ""
+        accs = ", ".join(f"{r.best_test_acc:.2f}" for r in stuck)
+        if len(stuck) == len(values.runs):
+            text, detail = f"arm {label!r} is at chance (best test accuracy {accs}): it never trained", "at chance"
+        else:
+            seeds = ", ".join(str(r.spec.get("seed")) for r in stuck)
+            text = f"arm {label!r}: seed(s) {seeds} at chance (best test accuracy {accs}): they never trained"
+            detail = f"{len(stuck)}/{len(values.runs)} runs at chance"
+        if text not in self.finding.notes:
+            self.note(text)
+        return f"; {detail}"
+
     def _unless_at_chance(self, outcome: str, metric: str, *arms: Sequence[float]) -> str:
-        """An equivalence of test accuracies is inconclusive when every run of every arm is at chance."""
+        """An equivalence of test accuracies (the reading says so) is inconclusive when every run of every arm
+        is at chance."""
         values = [v for arm in arms for v in _values(arm)]
-        if accuracy_reading(metric) is None or not all(math.isfinite(v) for v in values) \
-                or max(values) > CHANCE_ACCURACY + CHANCE_SLACK:
+        if not all(isinstance(arm, Measured) and arm.correct_at for arm in arms) \
+                or not all(math.isfinite(v) for v in values) or max(values) > CHANCE_ACCURACY + CHANCE_SLACK:
             return outcome
         self.note(f"every run is at chance on {metric} (at most {max(values):.3f}, chance {CHANCE_ACCURACY:.2f} + "
-                  f"{CHANCE_SLACK}): similarity between models that have not learned is no evidence, so inconclusive")
+                  f"{CHANCE_SLACK:.2f}): similarity between models that have not learned is no evidence, "
+                  f"so inconclusive")
         return stats.INCONCLUSIVE
 
     def check_equivalent(self, a: str, a_values: Sequence[float], b: str, b_values: Sequence[float],
@@ -425,11 +469,12 @@ class Claim:
         wide = self._difference(a, a_values, b, b_values, metric)
         outcome = self._unless_at_chance(stats.decide_equivalent(tost, wide, band), metric, a_values, b_values)
         self._compare(f"{a} - {b} ({metric})", tost, band, outcome, "equivalent")
-        for label, vals in ((a, a_values), (b, b_values)):
-            vals = _values(vals)
+        for label, arm in ((a, a_values), (b, b_values)):
+            vals = _values(arm)
             self._row(label=label, reported=(self.reported or {}).get(label) if isinstance(self.reported, Mapping)
                       else None, measured=float(np.mean(vals)), spread=_spread(vals), n=len(vals),
-                      ok=outcome == stats.REPRODUCED, detail=f"{metric}; equivalence band +-{band}")
+                      ok=outcome == stats.REPRODUCED,
+                      detail=f"{metric}; equivalence band +-{band}" + self._chance(label, arm))
         self._conclude(outcome, f"{a} vs {b} on {metric}: 90% interval [{_fmt(tost.low)}, {_fmt(tost.high)}] "
                                 f"against the band +-{band}")
 
@@ -449,7 +494,7 @@ class Claim:
         for label in labels:
             vals = _values(values[label])
             self._row(label=label, measured=float(np.mean(vals)), spread=_spread(vals), n=len(vals),
-                      ok=True, detail=f"{metric}; equivalence band +-{band}")
+                      ok=True, detail=f"{metric}; equivalence band +-{band}" + self._chance(label, values[label]))
         self._conclude(stats.combine(outcomes), f"{', '.join(labels)} similar on {metric} within +-{band}")
 
     def check_ranks_first(self, winner: str, values: Mapping[str, Sequence[float]], metric: str) -> None:
@@ -459,16 +504,17 @@ class Claim:
         others = [k for k in values if k != winner]
         outcomes = {k: self._better(winner, values[winner], k, values[k], metric, margin, len(others))
                     for k in others}
-        means = {k: float(np.mean(_values(v))) if all(map(math.isfinite, _values(v))) else -math.inf
-                 for k, v in values.items()}
+        means = {k: float(np.mean(_ranked(v))) for k, v in values.items()}  # a diverged run at its reading's worst
+        means = {k: -math.inf if math.isnan(m) else m for k, m in means.items()}
         ranking = sorted(means, key=means.get, reverse=True)
         reported = self.reported if isinstance(self.reported, Mapping) else {}
         for label in ranking:
             vals = _values(values[label])
-            self._row(label=label, reported=reported.get(label), measured=means[label], spread=_spread(vals),
+            self._row(label=label, reported=reported.get(label),
+                      measured=means[label] if math.isfinite(means[label]) else None, spread=_spread(vals),
                       n=len(vals), rank=ranking.index(label) + 1,
                       ok=label == winner or outcomes[label] == stats.REPRODUCED,
-                      detail=f"{metric}, mean of {len(vals)} seed(s)")
+                      detail=f"{metric}, mean of {len(vals)} seed(s)" + self._chance(label, values[label]))
         self._conclude(stats.combine(list(outcomes.values())),
                        f"{winner} first by {metric} (margin {margin}); ranking by mean: {ranking}")
 
@@ -480,12 +526,12 @@ class Claim:
         reported = self.reported if isinstance(self.reported, Mapping) else {}
         diffs = [a - b for a, b in zip(_values(better_values), _values(worse_values))]
         wins = sum(d > 0 for d in diffs)
-        for label, vals in ((better, better_values), (worse, worse_values)):
-            vals = _values(vals)
+        for label, arm in ((better, better_values), (worse, worse_values)):
+            vals = _values(arm)
             self._row(label=label, reported=reported.get(label),
                       measured=float(np.mean(vals)) if all(map(math.isfinite, vals)) else None,
                       spread=_spread(vals), n=len(vals), ok=outcome == stats.REPRODUCED,
-                      detail=f"{metric}; {better} wins {wins}/{len(diffs)} seed pairs")
+                      detail=f"{metric}; {better} wins {wins}/{len(diffs)} seed pairs" + self._chance(label, arm))
         self._conclude(outcome, f"{better} beats {worse} by more than {self._margin()} on {metric}")
 
     def check_ordered(self, labels: Sequence[str], values: Mapping[str, Sequence[float]], metric: str) -> None:
@@ -501,31 +547,35 @@ class Claim:
                       measured=float(np.mean(vals)) if all(map(math.isfinite, vals)) else None,
                       spread=_spread(vals), n=len(vals),
                       ok=all(o == stats.REPRODUCED for pair, o in outcomes.items() if label in pair),
-                      detail=f"{metric}, expected position {list(labels).index(label) + 1}")
+                      detail=f"{metric}, expected position {list(labels).index(label) + 1}"
+                      + self._chance(label, values[label]))
         self._conclude(stats.combine(list(outcomes.values())), f"order {' > '.join(labels)} on {metric}")
 
-    def check_at_least(self, label: str, measured: float | Sequence[float], bound: float,
-                       runs: Sequence[RunResult] | None = None, reading: str | None = None) -> None:
+    def check_at_least(self, label: str, measured: float | Sequence[float], bound: float) -> None:
         """The mean reaches `bound` - abs slack (a headline such as "reaches 96%"): one-sided bounds
-        over seeds (a list of per-seed values), or for one run of a test accuracy (`runs`, `reading`
-        best|final) its binomial bounds; a plain number is an exact quantity, compared as it is."""
+        over seeds (a list of per-seed values), or for one run of a test accuracy (a reading that keeps
+        per-image correctness) its binomial bounds; a plain number is an exact quantity, compared as it is."""
         __tracebackhide__ = True
         values = _values(measured)
         slack = self._tolerance_value("abs")
         target = bound - slack
+        exact = not isinstance(measured, (list, tuple, np.ndarray))
+        if not exact:
+            self._decidable((label, measured), usable=("test images",))
         if not all(map(math.isfinite, values)):
             outcome = stats.NOT_REPRODUCED
             iv = stats.Interval(math.nan, math.nan, math.nan, len(values), "a run diverged: no finite value")
-        elif not isinstance(measured, (list, tuple, np.ndarray)):  # an exact quantity, not a measurement over seeds
+        elif exact:  # an exact quantity, not a measurement over seeds
             iv = stats.Interval(values[0], values[0], values[0], 1, "exact value")
             outcome = stats.decide_at_least(iv, target)
         else:
-            correct = runs[0].correctness(reading) if runs and reading and len(values) == 1 else None
-            iv = stats.one_sided_bounds(values, correct=correct)
+            records = _records(measured)
+            iv = stats.one_sided_bounds(values, correct=records[0] if records and len(values) == 1 else None)
             outcome = stats.decide_at_least(iv, target)
         mean = float(np.mean(values))
         self._row(label=label, reported=bound, measured=mean, delta=mean - bound, tolerance=slack,
-                  n=len(values), spread=_spread(values), ok=outcome == stats.REPRODUCED, detail="at least")
+                  n=len(values), spread=_spread(values), ok=outcome == stats.REPRODUCED,
+                  detail="at least" + self._chance(label, measured))
         self._compare(label, iv, target, outcome, "at-least")
         self._conclude(outcome, f"{label}: {_fmt(mean)} against the bound {_fmt(bound)} - {slack}")
 
@@ -540,11 +590,12 @@ class Claim:
         iv = self._difference(a, a_values, b, b_values, metric, confidence=2 * stats.CONFIDENCE - 1)
         if math.isfinite(iv.estimate) and not iv.method.startswith("divergence"):
             iv = stats.Interval(iv.estimate, iv.low, iv.high, iv.n, f"one-sided {stats.CONFIDENCE:.0%} bounds: "
-                                + iv.method, stats.CONFIDENCE, iv.p_value)
+                                + iv.method, stats.CONFIDENCE, iv.p_value, iv.noise)
         outcome = stats.decide_at_least(iv, target)
         self._row(label=label, reported=bound, measured=iv.estimate, delta=iv.estimate - bound, tolerance=slack,
                   n=iv.n, spread=_spread([x - y for x, y in zip(_values(a_values), _values(b_values))]),
-                  ok=outcome == stats.REPRODUCED, detail="at least")
+                  ok=outcome == stats.REPRODUCED,
+                  detail="at least" + self._chance(a, a_values) + self._chance(b, b_values))
         self._compare(label, iv, target, outcome, "at-least")
         self._conclude(outcome, f"{label}: {_fmt(iv.estimate)} against the bound {_fmt(bound)} - {slack}")
 

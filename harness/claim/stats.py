@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 CONFIDENCE = 0.95
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not-reproduced", "inconclusive"
@@ -43,9 +43,11 @@ class Interval:
     method: str
     confidence: float = CONFIDENCE
     p_value: float | None = None
+    noise: "Noise | None" = None  # the variance parts behind the interval (power at other seed counts)
 
     def to_dict(self) -> dict:
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()
+                if k != "noise"}
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -64,10 +66,12 @@ def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE, what:
         return Interval(mean, -math.inf, math.inf, n, f"{what} of 1 seed: no seed-to-seed variance, no interval",
                         confidence)
     sem = float(np.std(xs, ddof=1)) / math.sqrt(n)
+    noise = Noise(sem ** 2 * n, n - 1)
     if sem == 0.0:
-        return Interval(mean, mean, mean, n, f"{what} of {n} seeds (identical values)", confidence)
+        return Interval(mean, mean, mean, n, f"{what} of {n} seeds (identical values)", confidence, noise=noise)
     low, high = stats.t.interval(confidence, n - 1, loc=mean, scale=sem)
-    return Interval(mean, float(low), float(high), n, f"t interval of the {what} over {n} seeds", confidence)
+    return Interval(mean, float(low), float(high), n, f"t interval of the {what} over {n} seeds", confidence,
+                    noise=noise)
 
 
 def paired_t(differences: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
@@ -76,20 +80,89 @@ def paired_t(differences: Sequence[float], confidence: float = CONFIDENCE) -> In
     return iv
 
 
+@dataclass(frozen=True)
+class Noise:
+    """The variance behind an interval, split by where it comes from, so that each part keeps its own
+    degrees of freedom and the power of the comparison at other seed counts can be worked out.
+
+    `seed_var` is the variance of one seed's value (or one seed pair's difference); it shrinks as
+    1/n. `seed_df` is None where it is known from the images (the per-image noise floor: hundreds of
+    images, effectively infinite df) and n - 1 where it is the spread of the seeds' values.
+    `fixed_var` is the variance more seeds do not shrink (the test set's sampling term), known from
+    the images (infinite df)."""
+
+    seed_var: float
+    seed_df: int | None
+    fixed_var: float = 0.0
+    floor: float = 0.0  # the per-image floor of seed_var (what independent per-image noise alone gives)
+
+    def se_df(self, n: int) -> tuple[float, float]:
+        """Standard error of a mean over n seeds and its Welch-Satterthwaite degrees of freedom."""
+        seed = self.seed_var / n
+        total = seed + self.fixed_var
+        if self.seed_df is None or seed == 0.0:
+            return math.sqrt(total), math.inf
+        return math.sqrt(total), total ** 2 / (seed ** 2 / self.seed_df)
+
+
+def satterthwaite_df(seed_part, fixed_part, seed_df):
+    """Welch-Satterthwaite degrees of freedom of seed_part + fixed_part, where only seed_part is
+    estimated (with seed_df df) and fixed_part is known from the images; inf where seed_part is 0
+    or seed_df is None. Works elementwise on numpy arrays (the calibration simulates with it)."""
+    seed_part, fixed_part = np.asarray(seed_part, float), np.asarray(fixed_part, float)
+    if seed_df is None:
+        return np.full(np.broadcast(seed_part, fixed_part).shape, math.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(seed_part > 0, (seed_part + fixed_part) ** 2 / (seed_part ** 2 / np.asarray(seed_df, float)),
+                      math.inf)
+    return df
+
+
+def paired_parts(differences, n: int, m: int, per_image_seed_var, image_mean_var):
+    """The variance parts of a seed-paired mean difference with per-image records (elementwise on arrays).
+
+    Returns (seed_var, seed_known, test_var): `seed_var` the variance of one pair's difference, the
+    larger of the seeds' spread and the per-image floor; `seed_known` True where the floor binds (the
+    part is then known from the images, infinite df); `test_var` the test set's sampling variance of the
+    mean (known from the images). The arguments are the per-seed differences' sample variance
+    `differences` (ddof 1), the number of seed pairs and of images, the mean over images of e's variance
+    over seeds, and the variance over images of e's seed mean (see paired_t_with_test_set)."""
+    spread = np.asarray(differences, float)
+    floor = np.asarray(per_image_seed_var, float) / m
+    seed_var = np.maximum(spread, floor)
+    test_var = np.maximum(np.asarray(image_mean_var, float) - np.asarray(per_image_seed_var, float) / n, 0.0) / m
+    return seed_var, spread <= floor, test_var
+
+
+def paired_half_width(seed_var, seed_known, test_var, n: int, confidence: float = CONFIDENCE):
+    """Half width of the paired interval from its parts (elementwise): se over n pairs times the t
+    quantile at the Welch-Satterthwaite df (the seeds' spread has n - 1 df, the parts known from the
+    images infinite df). Returns (half, se, df)."""
+    seed_part = np.asarray(seed_var, float) / n
+    fixed = np.asarray(test_var, float)
+    df = np.where(np.asarray(seed_known), math.inf, satterthwaite_df(seed_part, fixed, n - 1))
+    se = np.sqrt(seed_part + fixed)
+    return stats.t.ppf(0.5 + confidence / 2, df) * se, se, df
+
+
 def paired_t_with_test_set(differences: Sequence[float], a_correct: Sequence[np.ndarray],
                            b_correct: Sequence[np.ndarray], confidence: float = CONFIDENCE) -> Interval:
-    """Seed-paired t interval widened by the test set's own sampling variance.
+    """Seed-paired interval of the mean difference, with the test set's own sampling variance.
 
-    The t interval measures how the difference varies from seed to seed on one fixed test set;
-    the claim is about accuracy on the images' distribution, so the variance of the difference
-    over the test images adds. With e[i, j] the per-image difference of seed pair i on image j
-    (-1, 0 or 1), the image component is the variance over images of the seed mean of e, less
-    its own seed noise (the mean over images of e's variance over seeds, over n), over the number
-    of images; floored at 0. On 1,000 test images accuracies move in steps of 0.001, so two seeds
-    can tie and the spread of the differences is then 0: the seed variance is floored at what the
-    per-image seed noise gives a difference of independent images. Degrees of freedom stay n - 1
-    (conservative). So a tie no longer gives a zero-width interval that looks like certainty.
-    `a_correct[i]` and `b_correct[i]` are the runs of seed pair i.
+    The seed spread measures how the difference varies from seed to seed on one fixed test set; the
+    claim is about accuracy on the images' distribution, so the variance of the difference over the
+    test images adds. With e[i, j] the per-image difference of seed pair i on image j (-1, 0 or 1):
+    - the image part is the variance over images of the seed mean of e, less its own seed noise (the
+      mean over images of e's variance over seeds, over n), over the number of images; floored at 0;
+    - the seed part is the spread of the differences over n; it is floored at what the per-image seed
+      noise gives a difference of independent images (so two tied seeds on 1,000 images, whose
+      accuracies move in steps of 0.001, do not give a zero-width interval).
+    Each part keeps its own degrees of freedom: the parts estimated from the images (the image part,
+    and the seed part where the floor binds) have hundreds of images behind them, effectively
+    infinite df; the seeds' spread has n - 1. They combine by Welch-Satterthwaite. (Giving the whole
+    standard error n - 1 df multiplied the known test-set part by t(0.975, 1) = 12.7 at two seeds: the
+    check then erred far below its level and could hardly decide; tests/test_calibration.py measures
+    both.) `a_correct[i]` and `b_correct[i]` are the runs of seed pair i.
     """
     xs = _finite(differences)
     n = len(xs)
@@ -103,20 +176,17 @@ def paired_t_with_test_set(differences: Sequence[float], a_correct: Sequence[np.
     e = a - b
     m = e.shape[1]
     per_image_seed_var = float(np.mean(np.var(e, axis=0, ddof=1)))
-    # A difference's seed variance is at least what per-image seed noise alone would give it if the
-    # images were independent (runs that do better overall make it larger, which the spread of the
-    # differences shows unless the seeds happen to tie).
-    seed_var = max(float(np.var(xs, ddof=1)), per_image_seed_var / m) / n
-    image_var = float(np.var(e.mean(axis=0), ddof=1)) - per_image_seed_var / n
-    test_var = max(image_var, 0.0) / m
+    image_mean_var = float(np.var(e.mean(axis=0), ddof=1))
+    seed_var, known, test_var = paired_parts(float(np.var(xs, ddof=1)), n, m, per_image_seed_var, image_mean_var)
+    half, se, df = (float(v) for v in paired_half_width(seed_var, known, test_var, n, confidence))
+    noise = Noise(float(seed_var), None if bool(known) else n - 1, float(test_var), per_image_seed_var / m)
     mean = float(np.mean(xs))
-    se = math.sqrt(seed_var + test_var)
-    method = (f"t interval of the paired difference over {n} seeds, widened by the test-set sampling "
-              f"variance over {m} images (df {n - 1})")
+    dfs = "inf" if not math.isfinite(df) else f"{df:.1f}"
+    method = (f"interval of the paired difference over {n} seeds with the test-set sampling variance over "
+              f"{m} images (Welch-Satterthwaite df {dfs})")
     if se == 0.0:
-        return Interval(mean, mean, mean, n, method + ": no variance in seeds or images", confidence)
-    low, high = stats.t.interval(confidence, n - 1, loc=mean, scale=se)
-    return Interval(mean, float(low), float(high), n, method, confidence)
+        return Interval(mean, mean, mean, n, method + ": no variance in seeds or images", confidence, noise=noise)
+    return Interval(mean, mean - half, mean + half, n, method, confidence, noise=noise)
 
 
 def paired_test_set(a_correct: np.ndarray, b_correct: np.ndarray, confidence: float = CONFIDENCE) -> Interval:
@@ -138,7 +208,7 @@ def paired_test_set(a_correct: np.ndarray, b_correct: np.ndarray, confidence: fl
     p = mcnemar_exact(only_a, only_b)
     method = (f"one run per arm: McNemar on {n} test images ({only_a} vs {only_b} discordant), "
               f"test-set noise only, seed variance not measured")
-    return Interval(estimate, estimate - z * se, estimate + z * se, 1, method, confidence, p)
+    return Interval(estimate, estimate - z * se, estimate + z * se, 1, method, confidence, p, Noise(se ** 2, None))
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:
@@ -172,13 +242,14 @@ def one_sided_bounds(values: Sequence[float], confidence: float = CONFIDENCE,
     two_sided = 2 * confidence - 1
     if n >= 2:
         iv = mean_interval(xs, two_sided)
-        return Interval(mean, iv.low, iv.high, n, f"one-sided {confidence:.0%} t bounds over {n} seeds", confidence)
+        return Interval(mean, iv.low, iv.high, n, f"one-sided {confidence:.0%} t bounds over {n} seeds", confidence,
+                        noise=iv.noise)
     if correct is not None:
         hits = int(np.sum(correct))
         ci = stats.binomtest(hits, len(correct)).proportion_ci(two_sided, method="exact")
         return Interval(mean, float(ci.low), float(ci.high), 1,
                         f"one run: one-sided {confidence:.0%} Clopper-Pearson bounds on {len(correct)} test images "
-                        f"(test-set noise only)", confidence)
+                        f"(test-set noise only)", confidence, noise=Noise(mean * (1 - mean) / len(correct), None))
     return Interval(mean, -math.inf, math.inf, 1, "1 seed: no noise estimate", confidence)
 
 
@@ -232,3 +303,129 @@ def rounding_half_unit(value: float) -> float:
         return 0.0
     decimals = len(text.split(".")[1].rstrip("0"))
     return 0.5 * 10 ** (-decimals) if decimals else 0.5
+
+
+# -- power -------------------------------------------------------------------------------------
+
+POWER = 0.80
+MAX_SEEDS = 1000  # beyond this many seeds per arm a comparison counts as undecidable at its observed effect
+
+
+def _alpha(test: str, confidence: float) -> float | None:
+    """The one-sided level a check tests at: a two-sided interval's tail for `better` and `equivalent`
+    (TOST's 90% interval: 5% a side), the one-sided bound's for `at-least`; None for `consistent`."""
+    if test in ("better", "equivalent"):
+        return (1 - confidence) / 2
+    if test == "at-least":
+        return 1 - confidence
+    return None
+
+
+_CHI_POINTS = (np.arange(64) + 0.5) / 64  # quantile midpoints over which a future seed spread is averaged
+
+
+def power_at(noise: Noise, n: int, distance: float, alpha: float) -> float:
+    """Probability that a check at n seeds, one-sided level alpha, decides a true distance from its
+    margin, when the parts behind `noise` are the truth: averaged over the seed spread the n seeds
+    would show (a chi-square on n - 1 df), which decides both the standard error (floored at the
+    per-image floor) and the Welch-Satterthwaite df, as paired_t_with_test_set does."""
+    sigma2, floor, fixed = noise.seed_var, noise.floor, noise.fixed_var
+    true_se = math.sqrt(sigma2 / n + fixed)
+    if true_se == 0.0:
+        return 1.0 if distance > 0 else 0.0
+    if noise.seed_df is None and floor == 0.0:  # a variance known from the images alone (one run per arm)
+        return float(stats.norm.sf(stats.norm.ppf(1 - alpha) - distance / true_se))
+    spread = sigma2 * stats.chi2.ppf(_CHI_POINTS, n - 1) / (n - 1)
+    seed_var = np.maximum(spread, floor)
+    df = np.where(spread <= floor, math.inf, satterthwaite_df(seed_var / n, fixed, n - 1))
+    crit = stats.t.ppf(1 - alpha, df) * np.sqrt(seed_var / n + fixed)
+    return float(np.mean(stats.norm.sf((crit - distance) / true_se)))
+
+
+def power_summary(iv: Interval, margin: float | None, test: str, outcome: str,
+                  power: float = POWER, max_seeds: int = MAX_SEEDS) -> tuple[float | None, int | None]:
+    """(mde, seeds_needed) of a comparison, from its interval's variance parts.
+
+    mde: the smallest distance from the margin (for an equivalence: the smallest band at a true
+    difference 0) that the check, at its own seed count and one-sided level, decides with 80% power.
+    seeds_needed: for an inconclusive comparison, about how many seeds per arm would decide it if the
+    observed distance from the margin were the truth (either way); None when it would take more than
+    `max_seeds`, when the seeds cannot help (the test set's part alone is too wide), or when nothing
+    is inconclusive. Both None where the interval has no variance parts or the check has no level."""
+    alpha = _alpha(test, iv.confidence)
+    noise = iv.noise
+    if alpha is None or noise is None or not math.isfinite(iv.estimate) or (noise.seed_df is not None
+                                                                           and noise.seed_var == 0.0):
+        return None, None
+    target = 1 - (1 - power) / 2 if test == "equivalent" else power  # TOST at 0: both one-sided tests
+    n = max(iv.n, 2) if noise.seed_df is not None or noise.floor > 0 else iv.n
+    hi = 1.0
+    while power_at(noise, n, hi, alpha) < target and hi < 1e6:
+        hi *= 4
+    mde = float(optimize.brentq(lambda d: power_at(noise, n, d, alpha) - target, 0.0, hi, xtol=1e-7))
+    if outcome != INCONCLUSIVE or margin is None:
+        return mde, None
+    distance = abs(margin - abs(iv.estimate)) if test == "equivalent" else abs(iv.estimate - margin)
+    if distance == 0.0 or power_at(noise, max_seeds, distance, alpha) < target:
+        return mde, None
+    lo, hi_n = max(iv.n, 1), max_seeds  # power grows with n: the first n that reaches the target
+    if noise.seed_df is not None or noise.floor > 0:
+        lo = max(lo, 2)
+    while lo < hi_n:
+        mid = (lo + hi_n) // 2
+        if power_at(noise, mid, distance, alpha) >= target:
+            hi_n = mid
+        else:
+            lo = mid + 1
+    return mde, lo
+
+
+# -- how many verdicts may be wrong --------------------------------------------------------------
+
+# Per check test (Comparison.test) and seed count, how often a verdict of each kind comes out wrong when
+# the claim sits at its boundary (the worst case for both), over the check kinds that share the test
+# (better: paired better, orderings, first place, McNemar at 1 seed; at-least: thresholds and paired
+# at-least). Source: tests/test_calibration.py (simulated claims, 1,000 test images, per-image difficulty
+# spread, a seed effect of ~0.15 points; calibration_sim.error_rates), measured 2025-06-11; that test
+# fails if a re-measurement drifts from these. A table cell ('consistent') has no level for a false
+# 'reproduced' (None); its 1-seed 'not-reproduced' rate is that of a 0.01 tolerance on 1,000 images.
+ERROR_RATES: dict[str, dict[int, dict[str, float | None]]] = {
+    "better": {1: {"reproduced": 0.035, "not-reproduced": 0.026}, 2: {"reproduced": 0.019, "not-reproduced": 0.020},
+               3: {"reproduced": 0.017, "not-reproduced": 0.017}, 5: {"reproduced": 0.015, "not-reproduced": 0.015}},
+    "equivalent": {1: {"reproduced": 0.037, "not-reproduced": 0.027},
+                   2: {"reproduced": 0.033, "not-reproduced": 0.017},
+                   3: {"reproduced": 0.032, "not-reproduced": 0.015},
+                   5: {"reproduced": 0.033, "not-reproduced": 0.015}},
+    "at-least": {1: {"reproduced": 0.060, "not-reproduced": 0.050}, 2: {"reproduced": 0.038, "not-reproduced": 0.058},
+                 3: {"reproduced": 0.054, "not-reproduced": 0.055}, 5: {"reproduced": 0.048, "not-reproduced": 0.044}},
+    "consistent": {1: {"reproduced": None, "not-reproduced": 0.536}, 2: {"reproduced": None, "not-reproduced": 0.046},
+                   3: {"reproduced": None, "not-reproduced": 0.052}, 5: {"reproduced": None, "not-reproduced": 0.041}},
+}
+
+
+def error_rate(test: str, n: int, outcome: str) -> float | None:
+    """The measured rate at which a decided verdict of this test at n seeds is wrong (at the claim's
+    boundary); n between measured seed counts reads the nearest measured count below it (more seeds
+    err no more). None for an undecided outcome, an unmeasured test, or a rate with no level."""
+    table = ERROR_RATES.get(test)
+    if table is None or outcome not in (REPRODUCED, NOT_REPRODUCED) or n < 1:
+        return None
+    return table[max(k for k in table if k <= n) if n >= min(table) else min(table)][outcome]
+
+
+def expected_wrong(verdicts: Sequence[tuple[str, int, str]]) -> tuple[float, int]:
+    """Expected number of wrong verdicts among decided ones, each (test, seeds, outcome) as a Comparison
+    gives them (Comparison.test, .n, .outcome), at the measured worst-case error rates. Returns (expected,
+    uncounted): the verdicts with no measured rate (an inconclusive one, a table cell's 'reproduced')
+    are not in the sum and are counted in `uncounted`. An upper figure: a claim far from its boundary
+    errs less often than one on it."""
+    total, uncounted = 0.0, 0
+    for test, n, outcome in verdicts:
+        if outcome not in (REPRODUCED, NOT_REPRODUCED):
+            continue
+        rate = error_rate(test, n, outcome)
+        if rate is None:
+            uncounted += 1
+        else:
+            total += rate
+    return total, uncounted

@@ -11,9 +11,10 @@ run store already holds it, and its cost:
 
 MACs per image come from harness/catalog/sizes.py, counted on the meta device
 (shapes only, nothing computed). Time estimates divide FLOP by a device's sustained
-rate and add a per-step overhead. Where the rate comes from is part of every estimate:
-measured (from cached runs of that hardware, or a short benchmark on this CPU), or an
-assumption (datasheet peak x an assumed utilisation; see GPU_DATASHEET).
+rate (per precision) and add a per-step overhead. Where the rate comes from is part of every
+estimate: measured (from cached runs of that GPU, or a short benchmark of this CPU: a large
+model's FLOP rate and a small model's step overhead, `measure_cpu_rate`), or an assumption
+(datasheet peak x an assumed utilisation; see GPU_DATASHEET).
 """
 from __future__ import annotations
 
@@ -140,36 +141,83 @@ def datasheet_rate(kind: str) -> DeviceRate:
                      f"(or plan against a run store holding runs from it)")
 
 
-def measure_cpu_rate(model: str = "vgg_a", batch: int = 32, steps: int = 3) -> DeviceRate:
-    """Training FLOP/s of this CPU, measured now on `steps` SGD steps (after one warm-up), as train() runs."""
+# The CPU is timed on two models: a large one gives the sustained FLOP rate, the MNIST claims' LeNet what a
+# step costs beyond its FLOP (small kernels, the optimizer, Python). A LeNet step at batch 128 does 0.32 GFLOP
+# in about 20 ms on one core: the rate of the large model alone puts it at 8 ms, and a 30-epoch run at a
+# quarter of its time.
+RATE_MODEL = ("vgg_a", 3, 32, 32)  # model, input channels, side, batch
+OVERHEAD_MODEL = ("lenet_mnist", 1, 28, 128)
+
+
+def _step_seconds(model: str, channels: int, side: int, batch: int, steps: int, precision: str) -> tuple[float, int]:
+    """(seconds per SGD step after one warm-up step, MACs per image) of `model` on this CPU, as train() runs it.
+
+    Counted in this process's CPU time where it runs on one thread (portable kernels): that is a run's
+    wall time on a free core, whatever else the machine is doing while it is measured."""
+    import contextlib
+
+    import torch
+
+    spec = Spec(model=model, dataset="mnist" if channels == 1 else "cifar10", batch_size=batch)
+    _, macs = model_size(spec)
+    net = create_model(model, num_classes=10, in_channels=channels)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    x, y = torch.randn(batch, channels, side, side), torch.randint(0, 10, (batch,))
+    clock = time.process_time if torch.get_num_threads() == 1 else time.perf_counter
+    for i in range(steps + 1):
+        if i == 1:
+            started = clock()
+        with torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext():
+            loss = torch.nn.functional.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return (clock() - started) / steps, macs
+
+
+def cpu_rate(seconds: Mapping[str, tuple[float, int, int]], device: str, source: str) -> DeviceRate:
+    """The CPU's rate from step timings {what: (seconds per step, MACs per image, batch)}:
+    `fp32` (the large model) gives the FLOP rate; `overhead` (the small model in fp32) what a step
+    costs beyond its FLOP at that rate; `bf16` (the small model under bf16 autocast), if given, how
+    much slower bf16 is than fp32 on this CPU."""
+    def flop(what: str) -> float:
+        _, macs, batch = seconds[what]
+        return 6.0 * macs * batch
+
+    rate = flop("fp32") / seconds["fp32"][0]
+    overhead = max(0.0, seconds["overhead"][0] - flop("overhead") / rate)
+    rates = {"fp32": rate}
+    if "bf16" in seconds:  # the slowdown of the small model's FLOP part, applied to the rate
+        bf16_flop_s = max(seconds["bf16"][0] - overhead, 1e-9)
+        rates["bf16"] = flop("bf16") / bf16_flop_s
+    return DeviceRate(device, rates, overhead, source)
+
+
+def measure_cpu_rate(steps: int = 3, bf16: bool = True) -> DeviceRate:
+    """This CPU's training rates, measured now on a few SGD steps (after one warm-up) of RATE_MODEL and
+    OVERHEAD_MODEL with the threads and kernels train() uses; with `bf16`, also the small model under bf16
+    autocast (CPUs without bf16 units emulate it: a LeNet step takes 13 times its fp32 time)."""
     import torch
 
     from .. import cpu
     from ..train.device import cpu_model
+    from ..train.loop import cpu_threads
 
-    spec = Spec(model=model, batch_size=batch)
-    _, macs = model_size(spec)
-    previous = torch.get_num_threads()
-    threads = cpu.training_threads(previous)
-    torch.set_num_threads(threads)
-    try:
-        net = create_model(model, num_classes=10, in_channels=3)
-        opt = torch.optim.SGD(net.parameters(), lr=0.01)
-        x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
-        for i in range(steps + 1):
-            if i == 1:
-                started = time.perf_counter()
-            loss = torch.nn.functional.cross_entropy(net(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        elapsed = time.perf_counter() - started
-    finally:
-        torch.set_num_threads(previous)
-    rate = 6.0 * macs * batch * steps / elapsed
-    return DeviceRate(f"cpu: {cpu_model()}", {"fp32": rate, "bf16": rate}, 0.0,
-                      f"measured now: {model}, batch {batch}, {steps} steps, {threads} thread(s): "
-                      f"{rate / 1e9:.1f} GFLOP/s ({rate / (6 * macs):.1f} img/s at {macs / 1e9:.2f} GMAC)")
+    timed: dict[str, tuple[float, int, int]] = {}
+    with cpu_threads(torch.device("cpu")):
+        threads = torch.get_num_threads()
+        for what, (model, channels, side, batch), precision, n in (
+                ("fp32", RATE_MODEL, "fp32", steps), ("overhead", OVERHEAD_MODEL, "fp32", steps),
+                *((("bf16", OVERHEAD_MODEL, "bf16", 1),) if bf16 else ())):
+            timed[what] = (*_step_seconds(model, channels, side, batch, n, precision), batch)
+    rate = cpu_rate(timed, f"cpu: {cpu_model()}", "")
+    lines = [f"{RATE_MODEL[0]} batch {RATE_MODEL[3]}: {rate.flop_per_s['fp32'] / 1e9:.1f} GFLOP/s",
+             f"{OVERHEAD_MODEL[0]} batch {OVERHEAD_MODEL[3]}: {timed['overhead'][0] * 1e3:.0f} ms per step "
+             f"({rate.step_overhead_s * 1e3:.0f} ms beyond its FLOP)"]
+    if "bf16" in timed:
+        lines.append(f"bf16 {timed['bf16'][0] / timed['overhead'][0]:.1f}x the fp32 step time")
+    return DeviceRate(rate.device, rate.flop_per_s, rate.step_overhead_s,
+                      f"measured now, {threads} thread(s), {cpu.in_force()} kernels: " + "; ".join(lines))
 
 
 def run_hardware(result: RunResult) -> str:
@@ -193,16 +241,18 @@ def calibrate(results: Iterable[RunResult], device: str) -> DeviceRate | None:
 
 
 def resolve_rate(kind: str | None, cached: Iterable[RunResult]) -> DeviceRate:
-    """The rate the plan's estimate uses: `auto` = this machine's GPU, else its CPU; cached runs win."""
+    """The rate the plan's estimate uses: `auto` = this machine's GPU, else its CPU.
+
+    A GPU's cached runs win over its datasheet. The CPU is measured now (a few seconds): its cached
+    runs give one FLOP/s per run with no step term, and on one core a LeNet step costs three times
+    what its FLOP at a VGG's rate would, so a median over cached runs of other models misses by that."""
     kind = kind or "auto"
     if kind == "auto":
         import torch
 
         kind = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
     if kind == "cpu":
-        from ..train.device import cpu_model
-
-        return calibrate(cached, f"cpu: {cpu_model()}") or measure_cpu_rate()
+        return measure_cpu_rate()
     return calibrate(cached, kind) or datasheet_rate(kind)
 
 
@@ -296,7 +346,16 @@ def write_plan(plan: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path
 
 def load_plan(path: str | Path) -> dict[str, Any]:
     """A plan written by `write_plan`; a plan of another format is an error naming the fix."""
-    return read_versioned(path, "plan", PLAN_FORMAT, "--plan")
+    try:
+        doc = read_versioned(path, "plan", PLAN_FORMAT, "--plan")
+    except OSError as exc:  # missing, a folder, unreadable
+        raise ValueError(f"{path}: cannot read the plan ({exc.strerror or exc}); write it with pytest ... --plan") \
+            from None
+    if not isinstance(doc.get("runs"), list) or not all(isinstance(r, dict) for r in doc["runs"]) \
+            or not isinstance(doc.get("summary"), dict):
+        raise ValueError(f"{path}: not a plan file (no list of runs or no summary); write it again with "
+                         f"pytest ... --plan")
+    return doc
 
 
 def summary_lines(plan: Mapping[str, Any]) -> list[str]:

@@ -43,16 +43,33 @@ class RunQueueWarning(UserWarning):
     """The queue could not be planned or a queued run failed; the tests train (or fail) as without it."""
 
 
-def start_plan(args: list[str], cwd: str | os.PathLike, out_dir: Path) -> subprocess.Popen:
-    """Start a `--plan` session over the same arguments; `read_plan` collects its result."""
+def start_plan(args: list[str], cwd: str | os.PathLike, out_dir: Path,
+               plan_device: str | None = None) -> subprocess.Popen:
+    """Start a `--plan` session over the same arguments; `read_plan` collects its result.
+
+    `plan_device` ("cpu" for a session that trains on the CPU) stands in for $REPRO_PLAN_DEVICE, so
+    that the estimate is for the device the runs train on; a --plan-device among `args` still wins."""
     command = [sys.executable, "-m", "pytest", *args, "--plan", "--plan-dir", str(out_dir),
                "-n", "0", "-q", "-p", "no:cacheprovider"]
     env = settings.set_for_child_processes("run_queue", "off", dict(os.environ))
+    if plan_device:
+        settings.set_for_child_processes("plan_device", plan_device, env)
     return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def read_plan(process: subprocess.Popen, out_dir: Path) -> list[dict[str, Any]]:
     """The uncached runs of a finished `start_plan` session, longest first: each {"key", "spec", "est_seconds"}."""
+    return queued(read_plan_rows(process, out_dir))
+
+
+def queued(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The uncached runs among plan rows, longest first, as the queue holds them."""
+    runs = sorted((r for r in rows if not r["cached"]), key=lambda r: (-float(r["est_seconds"]), r["key"]))
+    return [{"key": r["key"], "spec": r["spec"], "est_seconds": r["est_seconds"]} for r in runs]
+
+
+def read_plan_rows(process: subprocess.Popen, out_dir: Path) -> list[dict[str, Any]]:
+    """Every run of a finished `start_plan` session, as plan.json lists them (claims, cached, est_seconds, spec)."""
     try:
         output, _ = process.communicate(timeout=PLAN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -63,9 +80,7 @@ def read_plan(process: subprocess.Popen, out_dir: Path) -> list[dict[str, Any]]:
     if process.returncode not in (0, 5) or not plan_path.exists():  # 5: nothing selected
         tail = (output or "").strip().splitlines()[-5:]
         raise RuntimeError(f"planning the selection wrote no plan (exit {process.returncode}): " + " | ".join(tail))
-    runs = [r for r in json.loads(plan_path.read_text())["runs"] if not r["cached"]]
-    runs.sort(key=lambda r: (-float(r["est_seconds"]), r["key"]))
-    return [{"key": r["key"], "spec": r["spec"], "est_seconds": r["est_seconds"]} for r in runs]
+    return json.loads(plan_path.read_text())["runs"]
 
 
 class QueueDir(TakenKeys):
@@ -144,6 +159,20 @@ def _minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
+def _train_taken(queue: QueueDir, spec: Spec, train: Callable[[Spec], Any]) -> bool:
+    """Train a run this worker took; a failure is a warning (its claims meet the error again and record it)."""
+    started = time.perf_counter()
+    try:
+        train(spec)
+    except Exception as exc:
+        queue.finish(spec.key, time.perf_counter() - started, ok=False)
+        warnings.warn(RunQueueWarning(f"queued run {spec.key} ({spec.model}, seed {spec.seed}) failed; "
+                                      f"its claims will report the error: {type(exc).__name__}: {exc}"))
+        return False
+    queue.finish(spec.key, time.perf_counter() - started, ok=True)
+    return True
+
+
 def drain(queue: QueueDir, train: Callable[[Spec], Any], can_train: Callable[[Spec], bool]) -> dict[str, int]:
     """Take and train runs from the queue until none is left untaken; returns counts by outcome."""
     counts = {"trained": 0, "taken_elsewhere": 0, "failed": 0, "not_here": 0}
@@ -151,19 +180,23 @@ def drain(queue: QueueDir, train: Callable[[Spec], Any], can_train: Callable[[Sp
         spec = Spec.from_dict(run["spec"])
         if spec.key != run["key"] or not can_train(spec):
             counts["not_here"] += 1
-            continue
-        if not queue.take(run["key"]):
+        elif not queue.take(run["key"]):
             counts["taken_elsewhere"] += 1
-            continue
-        started = time.perf_counter()
-        try:
-            train(spec)
-        except Exception as exc:  # the claims that need it meet the error again and record it
-            queue.finish(run["key"], time.perf_counter() - started, ok=False)
-            counts["failed"] += 1
-            warnings.warn(RunQueueWarning(f"queued run {spec.key} ({spec.model}, seed {spec.seed}) failed; "
-                                          f"its claims will report the error: {type(exc).__name__}: {exc}"))
-            continue
-        queue.finish(run["key"], time.perf_counter() - started, ok=True)
-        counts["trained"] += 1
+        else:
+            counts["trained" if _train_taken(queue, spec, train) else "failed"] += 1
     return counts
+
+
+def train_one(queue: QueueDir, train: Callable[[Spec], Any], can_train: Callable[[Spec], bool],
+              besides: str | None = None) -> str | None:
+    """Take and train the next untaken run other than `besides` (the run a test waits for); its key, or None
+    when the queue is not published yet or holds nothing more for this worker."""
+    if not queue.ready():
+        return None
+    for run in queue.runs():
+        spec = Spec.from_dict(run["spec"])
+        if run["key"] == besides or spec.key != run["key"] or not can_train(spec) or not queue.take(run["key"]):
+            continue
+        _train_taken(queue, spec, train)
+        return run["key"]
+    return None

@@ -20,7 +20,7 @@ from .. import settings as settings_module
 from ..claim.claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
 from ..reference.entries import all_claims
 from ..train.device import assign_worker_gpu, split_cpu_threads
-from . import collection
+from . import budget, collection
 from .config import add_options, can_train_full, make_store, recording, reference, settings_of
 from .controller import FINDING_KEY, PENDING_KEY, Controller
 from .queue import QueuePlanner, queue_wanted, register_drainer
@@ -45,13 +45,19 @@ def pytest_configure(config: pytest.Config) -> None:
         count = int(config.workerinput.get("workercount", 1))
         assign_worker_gpu(int(worker.removeprefix("gw")), worker_count=count)
         split_cpu_threads(count)
-    elif not settings_module.session_id():  # the workers inherit the controller's session id
-        settings_module.set_for_child_processes("session", uuid.uuid4().hex[:12])
+    else:
+        try:
+            given = settings_module.session_id()
+        except settings_module.SettingsError as exc:
+            raise pytest.UsageError(f"reproducibility options:\n  {exc}") from None
+        if not given:  # the workers inherit the controller's session id
+            settings_module.set_for_child_processes("session", uuid.uuid4().hex[:12])
     config.pluginmanager.register(collection, "cifar-claims-collection")
     config.pluginmanager.register(collection.DatasetGate(), "cifar-claims-dataset-gate")
     if config.getoption("help"):
         return
     settings_of(config)  # bad option values: one usage error now, not one per test
+    budget.register(config)  # --budget: plan first, run the claims that fit
     if not worker and not recording(config):
         config.pluginmanager.register(Controller(config), "cifar-claims-controller")
         if queue_wanted(config):

@@ -8,7 +8,9 @@ whose session was cut short as an error, writes `<report-dir>/sessions/<id>.json
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
+import shlex
 import signal
 import time
 from pathlib import Path
@@ -21,6 +23,26 @@ from .config import reference, settings_of
 
 FINDING_KEY = "finding"  # a closed finding, on the report of the test's call (or of the failed phase)
 PENDING_KEY = "pending_finding"  # the open finding, on the setup report: a crash mid-test still leaves it
+PROGRESS_EVERY = 60.0  # seconds between progress lines on the terminal
+
+
+def progress_line(done: int, total: int, elapsed: float) -> str:
+    """'claims: 37/120 done, 9 min so far, about 8 min left': the ETA assumes the rest go at today's pace."""
+    line = f"claims: {done}/{total} done, {elapsed / 60:.0f} min so far"
+    if 0 < done < total:
+        line += f", about {elapsed / done * (total - done) / 60:.0f} min left"
+    return line
+
+
+def reference_hash(directory: Path) -> str | None:
+    """SHA-256 over the reference YAML files (names and bytes, in name order): the reported values checked."""
+    files = sorted(Path(directory).glob("*.yaml"))
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 class Controller:
@@ -38,6 +60,9 @@ class Controller:
         self.left_out: list[str] = []  # session files of the report directory that findings.json could not merge
         self.reports: dict[str, dict[str, str]] = {}
         self._previous_sigterm = None
+        self.total = 0  # tests collected (progress)
+        self.done: set[str] = set()
+        self.last_progress = time.time()
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # read before any test, not at the end: the header describes the reference the claims ran with
@@ -56,7 +81,27 @@ class Controller:
         self.interrupted = "terminated (SIGTERM)"
         raise KeyboardInterrupt("SIGTERM")
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = len(session.items) or self.total
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids) -> None:
+        self.total = max(self.total, len(ids))
+
+    def _progress(self, report: pytest.TestReport) -> None:
+        """A line a minute on long sessions: how many tests are done and about how long the rest take."""
+        if report.when == "call" or report.outcome != "passed":
+            self.done.add(report.nodeid)
+        now = time.time()
+        if now - self.last_progress < PROGRESS_EVERY or not self.total:
+            return
+        self.last_progress = now
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            terminal.write_line(progress_line(len(self.done), self.total, now - self.started))
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._progress(report)
         props = dict(report.user_properties)
         if FINDING_KEY in props:
             finding = Finding.from_dict(json.loads(props[FINDING_KEY]))
@@ -93,6 +138,8 @@ class Controller:
             run_mode=chosen.run_mode,
             workers=getattr(config.option, "numprocesses", None),
             interrupted=bool(self.interrupted), interruption=self.interrupted, reports=self.reports,
+            command="python -m pytest " + shlex.join(config.invocation_params.args),
+            data_checksums=_data_checksums(chosen.data_root), reference_hash=reference_hash(_reference_dir()),
         )
         try:  # this session's own file, then findings.json as the merge of every session in the report directory
             write_findings(session_file(out_dir, info), [f.to_dict() for f in self.findings.values()], info)
@@ -117,12 +164,13 @@ class Controller:
             terminalreporter.write_line(self.report_error, red=True)
         if not self.findings or not self.findings_path:
             return
-        counts = collections.Counter((f.tier, f.verdict) for f in self.findings.values())
+        counts = collections.Counter((f.report, f.tier, f.verdict) for f in self.findings.values())
         terminalreporter.section("reproducibility verdicts")
-        for tier in TIERS:
-            row = {v: n for (t, v), n in sorted(counts.items()) if t == tier}
-            if row:
-                terminalreporter.write_line(f"{tier}: " + ", ".join(f"{n} {v}" for v, n in row.items()))
+        for report in sorted({f.report for f in self.findings.values()}):
+            for tier in TIERS:
+                row = {v: n for (r, t, v), n in sorted(counts.items()) if r == report and t == tier}
+                if row:
+                    terminalreporter.write_line(f"{report[:3]} {tier}: " + ", ".join(f"{n} {v}" for v, n in row.items()))
         if self.interrupted:
             terminalreporter.write_line(f"the session was {self.interrupted}: the findings so far are kept",
                                         yellow=True)
@@ -134,3 +182,20 @@ class Controller:
             terminalreporter.write_line(f"reproducibility report: {self.outputs['html']} and {self.outputs['pdf']}")
         if self.report_error:
             terminalreporter.write_line(self.report_error, red=True)
+
+
+def _data_checksums(root) -> dict[str, str]:
+    """The dataset files' SHA-256 (harness/train/data.py), empty when the data root is unreadable."""
+    from ..train.data import checksums
+
+    try:
+        return checksums(root)
+    except OSError:
+        return {}
+
+
+def _reference_dir() -> Path:
+    from .. import settings
+    from ..reference.entries import REFERENCE_DIR
+
+    return Path(settings.reference_dir() or REFERENCE_DIR)

@@ -2,7 +2,13 @@
 
 The controller plans the selection in a `--plan` subprocess while the workers start and run their
 first tests, then publishes the uncached runs; before its next test each worker trains the next run
-nobody took, so no worker waits on another's lock while runs remain.
+nobody took, and a test that waits on a run another worker trains trains queued runs meanwhile
+(RunStore.get's `while_waiting`), so no worker sits idle while runs remain. Under --budget the plan
+is made before the tests (harness/pytest_plugin/budget.py) and the queue holds the chosen runs.
+
+The queue is on under -n N >= 2 with --run-queue, with --budget, and whenever the mark expression
+selects the full tier: full-tier claims share runs (one SLBI run serves accuracy, sparsity and
+pruning claims), and their runs take minutes to hours, so a worker left waiting on a lock is costly.
 """
 from __future__ import annotations
 
@@ -16,16 +22,35 @@ from pathlib import Path
 import pytest
 
 from ..plan import run_queue
+from ..runs.spec import Spec
 from ..train.device import resolve_device
+from . import budget
 from .config import make_store, settings_of
 
 
+def selects_full_tier(markexpr: str | None) -> bool:
+    """The mark expression (-m) selects full-tier claim tests, and only because they are full-tier."""
+    if not markexpr or not markexpr.strip():
+        return False
+    from _pytest.mark.expression import Expression
+
+    try:
+        expression = Expression.compile(markexpr)
+        return expression.evaluate(lambda name, **_: name == "full") and not expression.evaluate(lambda name, **_: False)
+    except Exception:  # an expression pytest itself will reject
+        return False
+
+
 def queue_wanted(config: pytest.Config) -> bool:
-    """--run-queue (or $REPRO_RUN_QUEUE) with two or more workers, training."""
+    """Two or more workers, training, and --run-queue (or $REPRO_RUN_QUEUE), --budget or the full tier."""
     workers = getattr(config.option, "numprocesses", None)
     chosen = settings_of(config)
-    return (chosen.run_queue and isinstance(workers, int) and workers >= 2 and not config.option.collectonly
-            and chosen.run_mode == "train")
+    if not (isinstance(workers, int) and workers >= 2 and not config.option.collectonly
+            and chosen.run_mode == "train"):
+        return False
+    if chosen.run_queue is not None:  # --run-queue, or $REPRO_RUN_QUEUE yes or no: as asked
+        return chosen.run_queue
+    return chosen.budget is not None or selects_full_tier(config.getoption("markexpr"))
 
 
 PROGRESS_EVERY_S = 60.0  # how often the controller prints the queue's progress line
@@ -43,6 +68,17 @@ class QueuePlanner:
 
     @pytest.hookimpl(tryfirst=True)  # before xdist starts the workers (its sessionstart is trylast)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        chosen_runs = budget.queue_runs(self.config)
+        if chosen_runs is not None:  # --budget planned the selection already: publish its runs at once
+            self.queue = run_queue.QueueDir.create(chosen_runs)
+            hours = sum(r["est_seconds"] for r in chosen_runs) / 3600
+            self._write(f"run queue: {len(chosen_runs)} runs to train within the budget, longest first "
+                        f"(about {hours:.2f} device-hours by the plan's estimate)")
+            if chosen_runs:
+                self._planner = threading.Thread(target=self._report_progress, args=(time.perf_counter(),),
+                                                 daemon=True, name="run-queue-progress")
+                self._planner.start()
+            return
         params = self.config.invocation_params
         plan_dir = Path(tempfile.mkdtemp(prefix="cifar-claims-plan-"))
         try:
@@ -108,24 +144,48 @@ class QueuePlanner:
 
 
 class QueueDrainer:
-    """Worker side: once the controller has published the queue, train its runs before the next test."""
+    """Worker side: once the controller has published the queue, train its runs before the next test, and
+    while a test waits on another worker's run."""
 
     def __init__(self, config: pytest.Config, path: str) -> None:
         self.config = config
         self.queue = run_queue.QueueDir(path)
         self.drained = False
+        self._store = None
+        self._here: str | None = None
+
+    def _can_train(self, spec: Spec) -> bool:
+        if self._here is None:
+            try:
+                self._here = resolve_device().type
+            except RuntimeError:  # a worker pinned to a GPU it cannot see: its tests record that error themselves
+                self._here = "cpu"
+        return spec.device in ("cpu", self._here)
+
+    def _train(self, spec: Spec) -> None:
+        if self._store is None:
+            self._store = make_store(self.config)  # waits on a lock without training more (no nesting)
+        self._store.get(spec)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem) -> None:
         if self.drained or not self.queue.ready():
             return  # not planned yet: this test trains what it needs, the queue later finds it in the store
         self.drained = True
-        try:
-            here = resolve_device().type
-        except RuntimeError:  # a worker pinned to a GPU it cannot see: its tests record that error themselves
-            here = "cpu"
-        store = make_store(self.config)
-        run_queue.drain(self.queue, store.get, can_train=lambda spec: spec.device in ("cpu", here))
+        run_queue.drain(self.queue, self._train, can_train=self._can_train)
+
+    def while_waiting(self, awaited: Spec) -> None:
+        """A test waits on a run another worker trains: train one untaken queued run meanwhile."""
+        if not self.drained:
+            self.drained = run_queue.train_one(self.queue, self._train, self._can_train, besides=awaited.key) is None \
+                and self.queue.ready()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+        value = yield
+        if fixturedef.argname == "claim_context":
+            value.store.while_waiting = self.while_waiting
+        return value
 
 
 def register_drainer(config: pytest.Config) -> None:

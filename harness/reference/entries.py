@@ -285,9 +285,15 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
 
 def load_report(path: Path) -> ReportEntry:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ReferenceError(f"reference error in {path.name}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ReferenceError(f"reference error in {path.name}: not UTF-8 text ({exc}); save it as UTF-8") from None
+    except OSError as exc:  # a folder named *.yaml, an unreadable file
+        raise ReferenceError(f"reference error in {path}: cannot be read ({exc.strerror or exc}); it must be a "
+                             f"readable YAML file (or choose another folder with ${settings.env_name('reference')})") \
+            from None
     if not isinstance(data, dict):
         raise _fail(path, None, "(top level)", "expected a mapping with report, title, claims")
     report = _require(data, "report", str, path, None)

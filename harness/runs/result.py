@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +76,31 @@ class RunResult:
             raise ValueError("wrong field types: " + "; ".join(wrong))
         if data["status"] not in STATUSES:
             raise ValueError(f"status {data['status']!r} is not one of {', '.join(STATUSES)}")
+        impossible = _impossible_numbers(data)
+        if impossible:
+            raise ValueError("impossible values: " + "; ".join(impossible))
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _impossible_numbers(data: dict[str, Any]) -> list[str]:
+    """Numbers no run produces: a completed run's accuracy outside [0, 1] or nan (a diverged one may be nan),
+    any infinity, a negative count or time, per-image correctness that is not base64."""
+    wrong = []
+    completed = data["status"] == "completed"
+    for name in ("final_test_acc", "best_test_acc", "final_train_acc"):
+        value = data[name]
+        if not (0.0 <= value <= 1.0 or (math.isnan(value) and not completed)):
+            wrong.append(f"{name} {value!r} is not an accuracy in [0, 1]")
+    for name in ("param_count", "wall_time", "cpu_time", "diverged_at_step"):
+        value = data.get(name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            wrong.append(f"{name} {value!r} is not a finite non-negative number")
+    for epoch, packed in data.get("test_correct", {}).items():
+        try:
+            base64.b64decode(packed, validate=True)
+        except (ValueError, TypeError):
+            wrong.append(f"test_correct[{epoch!r}] is not base64")
+    return wrong
 
 
 def pack_bits(correct: Any) -> str:

@@ -15,13 +15,14 @@ training itself.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from .. import settings
 from ..files import atomic_write_text
@@ -34,8 +35,11 @@ RUNS_FIX = f"--runs / ${settings.env_name('runs')}"
 NATIVE_KEYS = "a store of native-kernel CPU runs reads under REPRO_CPU_KERNELS=native"
 TRAINING_LOG = "trainings.log"
 RESULT_FILE = "result.json"  # present once a run has finished
+READ_ONLY_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 Trainer = Callable[..., RunResult]
+WhileWaiting = Callable[[Spec], Any]  # called with the awaited spec between tries of its lock
+WAIT_POLL_S = 2.0  # how long one try of a run's lock waits before `while_waiting` is called
 
 
 class RunNotCachedError(LookupError):
@@ -48,6 +52,10 @@ class CorruptRunWarning(UserWarning):
 
 class UnreadableRunError(OSError):
     """A stored result exists but this process may not read it (permissions, not a file)."""
+
+
+class ReadOnlyStoreError(OSError):
+    """A run is missing from a store this process may not write to (no lock, no result can be written)."""
 
 
 class NoTrainerError(RuntimeError):
@@ -110,6 +118,7 @@ class RunStore:
         self.session = session or settings.session_id() or "local"
         self.trained: list[str] = []
         self.keep_checkpoints = keep_checkpoints
+        self.while_waiting: WhileWaiting | None = None  # see `get`
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -150,8 +159,13 @@ class RunStore:
     def _fresh_enough(self, result: RunResult) -> bool:
         return self.mode != "retrain" or result.extra.get("session") == self.session
 
-    def get(self, spec: Spec) -> RunResult:
-        """Return the run for `spec` according to the store's mode."""
+    def get(self, spec: Spec, while_waiting: WhileWaiting | None = None) -> RunResult:
+        """Return the run for `spec` according to the store's mode.
+
+        While another process trains it, `while_waiting` (else the store's own `while_waiting`, if
+        set) is called every WAIT_POLL_S with the awaited spec: the run queue trains an untaken run
+        there, so a worker whose test waits on another's run is not idle."""
+        while_waiting = while_waiting or self.while_waiting
         result, problem = self._read(spec)
         if self.mode == "cached-only":
             if problem is not None:
@@ -163,11 +177,32 @@ class RunStore:
         if result is not None and self._fresh_enough(result):
             return result
         lock = FileLock(str(self.root / f"{spec.key}.lock"))
-        with lock:
+        try:
+            held = self._acquire(lock, spec, while_waiting)
+        except OSError as exc:
+            if exc.errno not in READ_ONLY_ERRNOS:
+                raise
+            raise ReadOnlyStoreError(
+                f"run store {self.root} is read-only ({exc.strerror or exc}): run {spec.key} ({spec.model}, seed "
+                f"{spec.seed}) is not in it and cannot be trained there; use the runs it has with --run-mode "
+                f"cached-only, or choose a writable store ({RUNS_FIX})") from exc
+        with held:
             result = self.load(spec)  # another worker may have finished it while we waited
             if result is not None and self._fresh_enough(result):
                 return result
             return self._train_and_store(spec)
+
+    @staticmethod
+    def _acquire(lock: FileLock, spec: Spec, while_waiting: WhileWaiting | None):
+        """Take the run's lock; while another process holds it, call `while_waiting(spec)` between tries of
+        WAIT_POLL_S (it may train another run meanwhile), or, without one, simply wait."""
+        if while_waiting is None:
+            return lock.acquire()
+        while True:
+            try:
+                return lock.acquire(timeout=WAIT_POLL_S)
+            except Timeout:
+                while_waiting(spec)
 
     def _train_and_store(self, spec: Spec) -> RunResult:
         trainer = self.trainer

@@ -137,7 +137,13 @@ def _read(name: str, root: Path, download: bool) -> dict[str, Split]:
                 f"{name}: could not load the {split} split from {root} ({exc}). "
                 f"Check the files under {root} or point {DATA_ROOT_FIX} elsewhere."
             ) from exc
-        splits[split] = _to_split(name, ds.data, ds.targets)
+        try:
+            splits[split] = _to_split(name, ds.data, ds.targets)
+        except (DatasetMissingError, TypeError, ValueError, RuntimeError) as exc:
+            raise DatasetMissingError(
+                f"{name}: the {split} split under {root} is damaged ({exc}). "
+                f"Replace the files under {root} (delete them to download again) or point {DATA_ROOT_FIX} elsewhere."
+            ) from exc
     return splits
 
 
@@ -171,8 +177,12 @@ def _to_split(name: str, data, targets) -> Split:
     else:  # MNIST tensor (N, 28, 28) -> (N, 1, 28, 28)
         images = images.unsqueeze(1)
     labels = torch.as_tensor(targets, dtype=torch.int64)
-    if images.dtype != torch.uint8 or images.ndim != 4 or len(images) != len(labels):
-        raise DatasetMissingError(f"{name}: unexpected array layout {tuple(images.shape)} {images.dtype}")
+    if images.dtype != torch.uint8 or images.ndim != 4 or len(images) != len(labels) or labels.ndim != 1:
+        raise DatasetMissingError(f"{name}: unexpected array layout: images {tuple(images.shape)} {images.dtype}, "
+                                  f"labels {tuple(labels.shape)}")
+    if len(labels) and not (0 <= int(labels.min()) and int(labels.max()) < NUM_CLASSES[name]):
+        raise DatasetMissingError(f"{name}: labels {int(labels.min())}..{int(labels.max())} outside the "
+                                  f"{NUM_CLASSES[name]} classes 0..{NUM_CLASSES[name] - 1}")
     return Split(images.contiguous(), labels)
 
 
@@ -309,3 +319,24 @@ class BatchLoader:
         if "cutout" in self.augment:
             x = aug.cutout(x, size=16, generator=g)
         return x
+
+
+def checksums(root: str | os.PathLike | None) -> dict[str, str]:
+    """SHA-256 of every dataset file present under `root` (relative path -> hex digest), so a report
+    names the exact bytes its runs read; files that are absent are left out."""
+    import hashlib
+
+    out: dict[str, str] = {}
+    if root is None:
+        return out
+    for files in REQUIRED_FILES.values():
+        for name in files:
+            path = Path(root) / name
+            if not path.is_file():
+                continue
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            out[name] = digest.hexdigest()
+    return out
