@@ -68,17 +68,23 @@ def _os_error(exc: BaseException | None) -> OSError | None:
 
 
 def read_versioned(path: str | os.PathLike, kind: str, expected: int, option: str) -> dict[str, Any]:
-    """A JSON object of `kind` in format `expected` (a plan, a rehearsal); a file that is not one, or is of
-    another format, is a ValueError naming the file and the option of pytest that writes it again."""
+    """A JSON object of `kind` in format `expected` (a plan, a rehearsal) with its list of runs and its
+    summary; a file that is missing or not one, or is of another format, is a ValueError naming the file
+    and the option of pytest that writes it again."""
     fix = f"write it again with pytest ... {option}"
     try:
         doc = json.loads(Path(path).read_text())
+    except OSError as exc:  # missing, a folder, unreadable
+        raise ValueError(f"{path}: cannot read the {kind} ({exc.strerror or exc}); {fix}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: not a {kind} file (not JSON: {exc}); {fix}") from None
     if not isinstance(doc, dict):
         raise ValueError(f"{path}: not a {kind} file (a JSON {type(doc).__name__}, not an object); {fix}")
     if doc.get("format") != expected:
         raise ValueError(f"{path}: {kind} format {doc.get('format')!r}, expected {expected}; {fix}")
+    if not isinstance(doc.get("runs"), list) or not all(isinstance(r, dict) for r in doc["runs"]) \
+            or not isinstance(doc.get("summary"), dict):
+        raise ValueError(f"{path}: not a {kind} file (no list of runs or no summary); {fix}")
     return doc
 
 
@@ -89,7 +95,6 @@ def read_versioned(path: str | os.PathLike, kind: str, expected: int, option: st
 # plain JSON/YAML values; a wrong type there must be an error at load time, naming
 # the field, not a TypeError deep inside a run. Only the hints those two dataclasses
 # use are understood: str, int, float, bool, None, Any, unions, list/tuple and dict.
-
 
 
 def is_number(value: Any) -> bool:

@@ -7,9 +7,6 @@ later change pays for, so each is a test.
 from __future__ import annotations
 
 import ast
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -152,28 +149,3 @@ def test_the_repro_scan_sees_a_read_and_not_a_sentence(tmp_path):
     sample = tmp_path / "x.py"
     sample.write_text('import os\nos.environ.get("REPRO_DATA")\nprint("set $REPRO_DATA to a folder")\n')
     assert _repro_names(sample, tmp_path) == ["x.py:2: REPRO_DATA"]
-
-
-# -- run keys: a key that moves orphans every cached run of every user ------------------------------------
-
-KEYS = json.loads((ROOT / "tests" / "data" / "run_keys.json").read_text())
-
-
-@pytest.mark.parametrize("tier", ["fast", "full"])
-def test_stored_specs_hash_to_their_keys(tier):
-    from harness.runs.spec import Spec
-
-    moved = {key: Spec.from_dict(spec).key for key, spec in KEYS[tier].items() if Spec.from_dict(spec).key != key}
-    assert moved == {}
-
-
-@pytest.mark.parametrize("tier", ["fast", "full"])
-def test_the_plan_asks_for_the_same_runs(tier, tmp_path):
-    """The claims' --plan gives the checked-in keys. After a deliberate change of reference/ or a claim,
-    rewrite tests/data/run_keys.json from a --plan of both tiers (every other key must stay)."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "claims", "-m", tier, "--plan", "--plan-dir",
-                           str(tmp_path / "plan"), "--runs", str(tmp_path / "runs"), "-q", "-p", "no:cacheprovider",
-                           "-p", "no:xdist"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    planned = {run["key"] for run in json.loads((tmp_path / "plan" / "plan.json").read_text())["runs"]}
-    assert sorted(planned - set(KEYS[tier])) == [] and sorted(set(KEYS[tier]) - planned) == []

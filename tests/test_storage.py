@@ -216,4 +216,7 @@ def test_a_versioned_file_that_is_not_one_names_the_file_and_the_option_that_wri
         read_versioned(path, "plan", 1, "--plan")
     assert str(error.value).startswith(f"{path}: ") and "pytest ... --plan" in str(error.value)
     path.write_text('{"format": 1, "runs": []}')
-    assert read_versioned(path, "plan", 1, "--plan") == {"format": 1, "runs": []}
+    with pytest.raises(ValueError, match="no list of runs or no summary"):
+        read_versioned(path, "plan", 1, "--plan")
+    path.write_text('{"format": 1, "runs": [], "summary": {}}')
+    assert read_versioned(path, "plan", 1, "--plan") == {"format": 1, "runs": [], "summary": {}}

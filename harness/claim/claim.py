@@ -22,7 +22,6 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pytest
 from _pytest.outcomes import Skipped
-from scipy import stats as scipy_stats
 
 from ..figure_kinds import BAND, RUN_FIGURES, unknown_kind
 
@@ -107,24 +106,6 @@ def _epochs(measured: Sequence[float]) -> list[list[float]] | None:
     """The per-epoch values behind a reading's medians, run by run, where each run has two or more."""
     samples = measured.epoch_samples if isinstance(measured, Measured) else None
     return samples if samples and all(len(s) >= 2 for s in samples) else None
-
-
-# The standard error of a median of n normal values is about sqrt(pi / 2) times that of their mean.
-MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)
-
-
-def _epoch_interval(estimate: float, a: Sequence[float], b: Sequence[float], confidence: float) -> stats.Interval:
-    """One run per arm of a median over epochs (an epoch time): Welch's interval from the two runs' per-epoch
-    values, the standard error scaled from a mean's to a median's. Epoch-to-epoch noise only: run-to-run
-    variance (another seed, another machine state) is not measured, and the method says so."""
-    va, vb = float(np.var(a, ddof=1)) / len(a), float(np.var(b, ddof=1)) / len(b)
-    method = (f"one run per arm: Welch interval over {len(a)} and {len(b)} epochs, epoch-to-epoch noise only, "
-              f"run-to-run variance not measured")
-    if va + vb == 0.0:
-        return stats.Interval(estimate, estimate, estimate, 1, method + " (identical epochs)", confidence)
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, df)) * MEDIAN_SE_FACTOR * math.sqrt(va + vb)
-    return stats.Interval(estimate, estimate - half, estimate + half, 1, method, confidence)
 
 
 @dataclass
@@ -385,7 +366,7 @@ class Claim:
             return stats.paired_test_set(a_hits[0], b_hits[0], confidence)
         a_epochs, b_epochs = _epochs(a_values), _epochs(b_values)
         if a_epochs and b_epochs:
-            return _epoch_interval(xs[0] - ys[0], a_epochs[0], b_epochs[0], confidence)
+            return stats.median_difference_over_epochs(xs[0] - ys[0], a_epochs[0], b_epochs[0], confidence)
         return stats.Interval(xs[0] - ys[0], -math.inf, math.inf, 1,
                               "one run per arm, and a run kept no per-image record: no interval", confidence)
 

@@ -429,3 +429,21 @@ def expected_wrong(verdicts: Sequence[tuple[str, int, str]]) -> tuple[float, int
         else:
             total += rate
     return total, uncounted
+
+
+# The standard error of a median of n normal values is about sqrt(pi / 2) times that of their mean.
+MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)
+
+
+def median_difference_over_epochs(estimate: float, a: Sequence[float], b: Sequence[float], confidence: float) -> stats.Interval:
+    """One run per arm of a median over epochs (an epoch time): Welch's interval from the two runs' per-epoch
+    values, the standard error scaled from a mean's to a median's. Epoch-to-epoch noise only: run-to-run
+    variance (another seed, another machine state) is not measured, and the method says so."""
+    va, vb = float(np.var(a, ddof=1)) / len(a), float(np.var(b, ddof=1)) / len(b)
+    method = (f"one run per arm: Welch interval over {len(a)} and {len(b)} epochs, epoch-to-epoch noise only, "
+              f"run-to-run variance not measured")
+    if va + vb == 0.0:
+        return Interval(estimate, estimate, estimate, 1, method + " (identical epochs)", confidence)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * MEDIAN_SE_FACTOR * math.sqrt(va + vb)
+    return Interval(estimate, estimate - half, estimate + half, 1, method, confidence)

@@ -346,16 +346,7 @@ def write_plan(plan: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path
 
 def load_plan(path: str | Path) -> dict[str, Any]:
     """A plan written by `write_plan`; a plan of another format is an error naming the fix."""
-    try:
-        doc = read_versioned(path, "plan", PLAN_FORMAT, "--plan")
-    except OSError as exc:  # missing, a folder, unreadable
-        raise ValueError(f"{path}: cannot read the plan ({exc.strerror or exc}); write it with pytest ... --plan") \
-            from None
-    if not isinstance(doc.get("runs"), list) or not all(isinstance(r, dict) for r in doc["runs"]) \
-            or not isinstance(doc.get("summary"), dict):
-        raise ValueError(f"{path}: not a plan file (no list of runs or no summary); write it again with "
-                         f"pytest ... --plan")
-    return doc
+    return read_versioned(path, "plan", PLAN_FORMAT, "--plan")
 
 
 def summary_lines(plan: Mapping[str, Any]) -> list[str]:
