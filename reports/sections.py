@@ -141,9 +141,11 @@ def topics(views: list[ClaimView], titles: dict[str, dict[str, str]]) -> list[di
         linked = [v for v in members if v.decisive.get("conflicts_with") or v.decisive.get("agrees_with")
                   or any(v.claim_id in (by_id[o].decisive.get("conflicts_with") or []) for o in by_id
                          if o != v.claim_id)]
-        evidence = [v for v in members if v not in linked and v.decisive.get("verdict") not in verdicts.NO_EVIDENCE]
-        rest = [v for v in members if v not in linked and v not in evidence]
-        shown = (linked + evidence)[:ROWS_PER_TOPIC]
+        has_evidence = [v for v in members if v.decisive.get("verdict") not in verdicts.NO_EVIDENCE]
+        # linked claims first; a linked claim without evidence yet is one line under the table, not a row
+        shown = ([v for v in linked if v in has_evidence] + [v for v in has_evidence if v not in linked])[:ROWS_PER_TOPIC]
+        awaiting = [v for v in linked if v not in has_evidence]
+        rest = [v for v in members if v not in shown and v not in awaiting]
         reports = sorted({v.report for v in members})
         counts = collections.Counter(v.category for v in members)
         lines = []
@@ -154,7 +156,11 @@ def topics(views: list[ClaimView], titles: dict[str, dict[str, str]]) -> list[di
             line["agrees"] = [c for c in f.get("agrees_with") or [] if c in by_id]
             line["report"] = v.report[:3]
             lines.append(line)
+        waiting_links = [{"claim": v.claim_id, "links": [c for c in (v.decisive.get("conflicts_with") or [])
+                                                          + (v.decisive.get("agrees_with") or []) if c in by_id]}
+                         for v in sorted(awaiting, key=lambda v: v.claim_id)]
         out.append({"topic": topic, "claims": len(members), "shown": len(shown), "lines": lines, "waiting": len(rest),
+                    "awaiting_links": waiting_links,
                     "counts": {c: counts.get(c, 0) for c in verdicts.CATEGORIES},
                     "setups": [{"report": r[:3], "title": (titles.get(r) or {}).get("title", ""),
                                 "summary": (titles.get(r) or {}).get("summary", "")} for r in reports]})
