@@ -11,7 +11,7 @@ Readings used by several claims:
   EARLY_EPOCHS epochs, i.e. the area under the early test-accuracy curve (a fast-tier run
   is shorter, so all of its epochs count);
 - stability ("more stable"): the mean fall of test accuracy between consecutive epochs over
-  the first STABLE_EPOCHS epochs, while the cosine learning rate is still high (harness/readings.py
+  the first STABLE_EPOCHS epochs, while the cosine learning rate is still high (harness/claim/readings.py
   `steadiness`: rises are learning, not instability, and count 0).
 """
 import statistics

@@ -8,8 +8,8 @@ One run per (model, lr, seed) carries every probe its claims need, so the run ca
 them all: report 000's lr-0.1 runs also carry the paper's line-search probe and back the
 accuracy claims and the paper-headline claims.
 
-Probes: harness/bn_probes.py (definitions); bands and the "narrower/smaller" statistic:
-harness/bands.py. Each band claim reads its statistic (band edge, warm-up) from reference/.
+Probes: harness/catalog/bn_probes.py (definitions); bands and the "narrower/smaller" statistic:
+harness/claim/bands.py. Each band claim reads its statistic (band edge, warm-up) from reference/.
 """
 import math
 from statistics import fmean
@@ -342,7 +342,7 @@ def test_003_gradient_change_smaller_with_bn(claim):
 @pytest.mark.claim("003/bn-grad-predictiveness-smoother")
 def test_003_gradient_change_is_smoother_with_bn(claim):
     """Sec. 2.2, Fig. 16: VGG with BatchNorm is more stable "because of the lower L2 distance and more smooth
-    volatility" (the smoothness half; its statistic is not one harness/bands.py computes, see reference/)."""
+    volatility" (the smoothness half; its statistic is not one harness/claim/bands.py computes, see reference/)."""
 
 
 @pytest.mark.claim("003/bn-beta-smaller")

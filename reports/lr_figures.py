@@ -1,7 +1,7 @@
 """The planned learning rate per epoch of each report's full-tier runs, drawn from a rehearsal.json.
 
 `pytest claims/ -m full --rehearse` steps every run's schedule through the whole run without
-training (harness/rehearse.py); one figure per report shows those curves, one line per distinct
+training (harness/plan/rehearse.py); one figure per report shows those curves, one line per distinct
 curve (runs that share a curve, seeds say, share a line).
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Which checks each claim test calls, against its entry's tolerances, over the whole claims/ directory.
 
-Collection checks each collected test (harness/claim_checks.py); this covers every entry at once,
+Collection checks each collected test (harness/pytest_plugin/collection.py); this covers every entry at once,
 including the claims a selection leaves out, and flags a claim whose test calls no check at all.
 """
 from __future__ import annotations

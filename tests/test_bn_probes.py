@@ -1,4 +1,4 @@
-"""The BatchNorm-study probes (harness/bn_probes.py), band statistics (harness/bands.py) and band figures."""
+"""The BatchNorm-study probes (harness/catalog/bn_probes.py), band statistics (harness/claim/bands.py) and band figures."""
 import math
 
 import pytest

@@ -1,4 +1,4 @@
-"""The shared readings of harness/readings.py on hand-made curves, where the right value is known."""
+"""The shared readings of harness/claim/readings.py on hand-made curves, where the right value is known."""
 import math
 from types import SimpleNamespace
 

@@ -2,7 +2,7 @@
 
 A Claim knows its reference entry and tier. `runs()` scales the report's recipe to the tier
 and gets every seed from the RunStore; the checks compare measured with reported values
-through harness/stats.py (an estimate, a 95% interval, the method) and end in one of three
+through harness/claim/stats.py (an estimate, a 95% interval, the method) and end in one of three
 outcomes: reproduced (the check returns), not-reproduced (ClaimCheckFailed), inconclusive
 (ClaimInconclusive, a skip). Everything lands in the Claim's typed Finding.
 

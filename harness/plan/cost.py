@@ -1,7 +1,7 @@
 """The full tier as a planned job: every distinct run, what it costs, and how long it takes where.
 
 A plan is the list of distinct runs (one Spec each) a selection of claims asks for
-(recorded by harness/plan_plugin.py), each with the claims that use it, whether the
+(recorded by harness/pytest_plugin/plan.py), each with the claims that use it, whether the
 run store already holds it, and its cost:
 
   training FLOP   = 6 x MACs x training images x epochs  (forward 2, backward 4 per MAC)

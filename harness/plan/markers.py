@@ -1,7 +1,7 @@
 """One caller per key across the processes of a session: an O_EXCL marker file per key in a shared local folder.
 
-The run queue (harness/run_queue.py) hands each run to one worker this way, and the rehearsal
-(harness/rehearse_plugin.py) each recipe.
+The run queue (harness/plan/run_queue.py) hands each run to one worker this way, and the rehearsal
+(harness/pytest_plugin/rehearse.py) each recipe.
 """
 from __future__ import annotations
 

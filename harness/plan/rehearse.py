@@ -1,6 +1,6 @@
 """Rehearse a run's recipe on the CPU in seconds, so a recipe that would fail at epoch 1 fails now.
 
-A rehearsal builds exactly what training builds (harness/train.py's `build_run`: data split,
+A rehearsal builds exactly what training builds (harness/train/loop.py's `build_run`: data split,
 augmentation, model with its arguments, loss, optimizer, the schedule for the whole run,
 probes, bf16 autocast where the Spec says bf16), trains two steps on the first `images`
 images of a real batch, evaluates one batch, runs the probes' epoch and end-of-training

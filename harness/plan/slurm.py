@@ -1,7 +1,7 @@
 """Send a plan's missing runs to Slurm as one job array, and wait for them with progress.
 
 `run-slurm submit plan/plan.json --runs /shared/runs ...` reads the plan
-(harness/plan.py), keeps the runs the store does not hold yet, and submits one
+(harness/plan/cost.py), keeps the runs the store does not hold yet, and submits one
 submitit job array: each task trains one run into the store on the shared
 filesystem (`RunStore.get`, so a run is trained once even if two tasks meet). A
 task is Checkpointable: on USR2 (Slurm's warning before a time limit, or a

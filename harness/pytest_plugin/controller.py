@@ -27,8 +27,8 @@ PROGRESS_EVERY = 60.0  # seconds between progress lines on the terminal
 
 
 def progress_line(done: int, total: int, elapsed: float) -> str:
-    """'claims: 37/120 done, 9 min so far, about 8 min left': the ETA assumes the rest go at today's pace."""
-    line = f"claims: {done}/{total} done, {elapsed / 60:.0f} min so far"
+    """'tests: 37/120 done, 9 min so far, about 8 min left': the ETA assumes the rest go at today's pace."""
+    line = f"tests: {done}/{total} done, {elapsed / 60:.0f} min so far"
     if 0 < done < total:
         line += f", about {elapsed / done * (total - done) / 60:.0f} min left"
     return line

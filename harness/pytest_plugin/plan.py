@@ -2,12 +2,12 @@
 RecordingStore and write the plan.
 
 Under `--plan` the `claim_context` fixture's store is swapped for a RecordingStore
-(harness/plan_store.py) and full-tier training counts as allowed, so each claim test
+(harness/plan/recording.py) and full-tier training counts as allowed, so each claim test
 asks for all its runs and gets cached results or placeholders. Test outcomes mean
 nothing then: every test that ran reports as passed, no finding is published, so
 no findings.json or report is written. Each test's requests travel to the controller
 in its report's user_properties (so `-n N` works too); the controller builds the plan
-(harness/plan.py), writes plan.json and plan.csv and prints the summary.
+(harness/plan/cost.py), writes plan.json and plan.csv and prints the summary.
 
 Entry point `cifar_claims_plan`; its options are declared with every other in harness/settings.py.
 """

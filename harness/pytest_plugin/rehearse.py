@@ -3,7 +3,7 @@
 `--rehearse` uses the plan's recording (harness/pytest_plugin/plan.py: the claim bodies run against a
 RecordingStore, outcomes are discarded, no findings are written). After each test has recorded
 its runs, the process that ran it rehearses those whose recipe no process of the session has
-taken yet (harness/rehearse.py; a marker file per recipe in a folder the controller hands every
+taken yet (harness/plan/rehearse.py; a marker file per recipe in a folder the controller hands every
 worker), and sends the results to the controller in the report's user_properties: `-n N`
 spreads the rehearsals over workers, and each recipe is rehearsed once. Runs that differ in
 their seed alone share one recipe (the seed only seeds the generators). Workers rehearse with
@@ -40,7 +40,7 @@ def rehearsing(config: pytest.Config) -> bool:
 class Rehearser:
     """Per process: rehearses each recipe (a run's Spec without its seed) that no process has taken yet.
 
-    Every process of the session shares `taken` (harness/markers.py), so under `-n N` each recipe
+    Every process of the session shares `taken` (harness/plan/markers.py), so under `-n N` each recipe
     is rehearsed once, by whichever worker meets it first.
     """
 

@@ -24,12 +24,12 @@ KINDS = ("params", "ordering", "threshold", "metric", "mechanism", "sparsity", "
 EXPECTS = ("reproduced", "not-reproduced", "under-specified", "qualitative")
 TIERS = ("fast", "full")  # the tier names, owned here: a reference entry plans each tier it names
 TOLERANCE_KEYS = ("abs", "rel", "margin")
-# The tolerance key each check of harness/claim.py reads: one per check, never a default.
+# The tolerance key each check of harness/claim/claim.py reads: one per check, never a default.
 CHECK_TOLERANCES = {"check_within": ("abs", "rel"), "within": ("abs", "rel"), "check_at_least": ("abs",),
                     "check_paired_at_least": ("abs",),
                     "check_ranks_first": ("margin",), "check_paired_better": ("margin",), "check_ordered": ("margin",),
                     "check_equivalent": ("abs", "margin"), "check_all_similar": ("abs", "margin")}
-# The keys a kind's claims may give, from the checks their tests call (harness/claim_checks.py checks it at collection):
+# The keys a kind's claims may give, from the checks their tests call (harness/pytest_plugin/collection.py checks it at collection):
 # sizes and metrics sit within abs or rel of the number; orderings and mechanisms win by a margin, except
 # "no gain" orderings, which bound a paired difference with abs; thresholds are a headline (abs) or a
 # comparison (margin). Qualitative claims are not checked.

@@ -8,7 +8,7 @@ checkpoints so a killed run resumes.
 Speed without changing a recipe: channels_last activations, fused optimizers,
 cuDNN autotuning and bf16 autocast (when the Spec says so) on CUDA, and optionally
 torch.compile (static shapes), which changes kernels but not the computation. TF32
-stays off (harness/cuda_flags.py). CPU runs keep the default memory layout and the
+stays off (harness/train/cuda_flags.py). CPU runs keep the default memory layout and the
 machine-independent kernels of harness/cpu.py (see ARCHITECTURE.md).
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ def evaluate(model: torch.nn.Module, loader: data.BatchLoader, loss_fn, autocast
     """Mean loss and accuracy over a loader, accumulated on the device, batches in the model's `layout`.
 
     `per_example`, when given, receives the boolean correctness of every test image in
-    loader order: the paired test-set noise of two runs (harness/stats.py) needs it.
+    loader order: the paired test-set noise of two runs (harness/claim/stats.py) needs it.
     """
     model.eval()
     loss_sum = torch.zeros((), device=loader.mean.device)
@@ -119,7 +119,7 @@ def _current_device(device: torch.device):
 @dataclass
 class Run:
     """What the training loop trains with, built from a Spec in one place: training and the
-    rehearsal of a recipe (harness/rehearse.py) build it through the same code."""
+    rehearsal of a recipe (harness/plan/rehearse.py) build it through the same code."""
 
     spec: Spec
     device: torch.device
