@@ -312,8 +312,9 @@ def test_too_high_or_too_low_learning_rates(claim):
 @pytest.mark.claim("004/lr/cosine-vs-fixed")
 def test_cosine_annealing_vs_fixed_learning_rate(claim):
     """Fig. 8: the fixed learning rate compared with the Cosine Annealing LR strategy. The text names no
-    winner; the report kept cosine annealing for every table, read as: cosine annealing's best test accuracy
-    is not below the fixed lr's (seed-paired difference at least minus the tolerance)."""
+    winner, so this is a suite check (reference/: suite_check) of the suite's own assumption that cosine
+    annealing ran for every table: its best test accuracy is not below the fixed lr's (seed-paired
+    difference at least minus the tolerance)."""
     runs = {"cosine": claim.runs(BASE, "cosine annealing"), "fixed": claim.runs(FIXED_LR, "fixed lr")}
     claim.figure("curves", "Test accuracy per epoch, cosine annealing vs fixed lr (Fig. 8)", runs)
     diffs = [a - b for a, b in zip(best(runs["cosine"]), best(runs["fixed"]))]

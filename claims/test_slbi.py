@@ -113,12 +113,18 @@ def train_time_ratios(claim, runs, a, b):
 
 
 def check_test_above_train(claim, runs):
-    """At some epoch after the first, test accuracy above the running train accuracy: the largest excess of each
-    run, compared as the observation of its curves it is (the smallest over the runs)."""
-    excess = [max(a - b for a, b in zip(r.curves["test_acc"][1:], r.curves["train_acc"][1:])) for r in runs]
-    claim.note("largest test minus running train accuracy after epoch 1, per run: "
-               + ", ".join(f"{e:+.4f}" for e in excess))
-    claim.check_at_least("largest test - train accuracy after epoch 1 (smallest over runs)", min(excess), 0.0)
+    """At some epoch after the first, test accuracy above the train accuracy of the same models: the running train
+    accuracy of epoch e averages the models met during e, so it is compared with the mean of the test accuracies
+    at the ends of epochs e-1 and e (the models that bracket it), not with the end-of-epoch model alone, which is
+    ahead of the running average whenever the model improves. "Higher" is strict: the largest excess of each run
+    must reach the entry's reported bound (one test image), compared as the observation of its curves it is
+    (the smallest over the runs)."""
+    excess = [max((t0 + t1) / 2 - train for t0, t1, train in
+                  zip(r.curves["test_acc"], r.curves["test_acc"][1:], r.curves["train_acc"][1:])) for r in runs]
+    claim.note("largest (test accuracy at the ends of epochs e-1 and e, averaged) minus running train accuracy of "
+               "epoch e, e >= 2, per run: " + ", ".join(f"{e:+.4f}" for e in excess))
+    claim.check_at_least("largest bracketing test - running train accuracy after epoch 1 (smallest over runs)",
+                         min(excess), claim.reported)
 
 
 def check_cells(claim, label, measured: dict, reported: dict):
@@ -434,18 +440,32 @@ def test_003_slbi_and_sgd_reach_similar_accuracy(claim):
 
 
 CONVERGED_WITHIN = 0.001  # a tenth of a point of test accuracy: 10 of the 10,000 test images
+SECOND_DROP = 40  # the official script divides the lr by 10 every 20 epochs: the second drop is at epoch 40
+WINDOW = 5  # epochs averaged: a 5-epoch mean has a fifth of one epoch's noise variance
+
+
+def converged_epoch(acc: list[float]) -> int:
+    """The first epoch whose WINDOW-epoch mean of test accuracy reaches the level of the last 10 epochs before the
+    second lr drop (their mean) less CONVERGED_WITHIN; epochs after the drop are not searched, so its gain
+    cannot push the answer past 40 (SECOND_DROP when no window reaches the level)."""
+    level = fmean(acc[SECOND_DROP - 10:SECOND_DROP])
+    return next((e + 1 for e in range(SECOND_DROP - WINDOW + 1)
+                 if fmean(acc[e:e + WINDOW]) >= level - CONVERGED_WITHIN), SECOND_DROP)
 
 
 @pytest.mark.claim("003/slbi/converges-by-epoch-20")
 def test_003_slbi_converges_after_about_20_epochs(claim):
-    """Sec. 3.1, Fig. 18: "SLBI converges after about 20 epochs because of the learning rate": the first epoch whose
-    test accuracy is within CONVERGED_WITHIN of the run's best, per seed, around epoch 20."""
+    """Sec. 3.1, Fig. 18: "SLBI converges after about 20 epochs because of the learning rate": each seed's converged
+    epoch (converged_epoch: means of epochs, not one epoch's 10 test images of noise) around epoch 20. The seed
+    farthest from the reported epoch decides, as the exact observation it is: a prediction interval would widen
+    as seeds disagree, so noisier seeds would pass more easily."""
     runs = slbi_003(claim)["SLBI"]
     claim.figure("curves", "LeNet on MNIST: SLBI test accuracy per epoch", {"SLBI": runs})
-    first = [next(i + 1 for i, a in enumerate(acc) if a >= max(acc) - CONVERGED_WITHIN)
-             for acc in (r.curves["test_acc"] for r in runs)]
-    claim.note("first epoch within 0.1 point of the best, per seed: " + ", ".join(map(str, first)))
-    claim.check_within("first epoch within 0.1 point of the best test accuracy", first, claim.reported)
+    first = [converged_epoch(r.curves["test_acc"]) for r in runs]
+    claim.note(f"first epoch whose {WINDOW}-epoch mean reaches the epochs {SECOND_DROP - 9}-{SECOND_DROP} level less "
+               f"0.1 point, per seed: " + ", ".join(map(str, first)))
+    worst = max(first, key=lambda e: abs(e - claim.reported))
+    claim.check_within("converged epoch of the seed farthest from the reported one", float(worst), claim.reported)
 
 
 @pytest.mark.claim("003/slbi/cifar-slbi-adam-vs-adam-similar")

@@ -316,7 +316,7 @@ def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], 
     tiers = sorted({f["tier"] for f in findings})
     html = env.get_template("report.html.j2").render(
         findings=findings, by_report=by_report, summary=summary, verdicts=VERDICTS, tiers=tiers,
-        views=views_by_report, scorecard=verdicts.scorecard(views), categories=verdicts.CATEGORIES,
+        views=views_by_report, scorecard=verdicts.scorecard(views), wrong=verdicts.wrong_by_chance(views), categories=verdicts.CATEGORIES,
         category_colors=verdicts.COLORS, usable=verdicts.usable_now(views), line=sections.claim_line,
         not_run=sections.not_run_groups, recipes=sections.recipes, short_id=sections.short_id,
         topics=sections.topics(views, titles), prov=sections.provenance(findings, sessions),

@@ -71,6 +71,7 @@ def claim_line(view: ClaimView) -> dict[str, Any]:
         "mde": units.number(mde, c_unit, None) if mde is not None else None,
         "seeds_needed": comp.get("seeds_needed"),
         "proxy": verdicts.label(proxy) if proxy else None, "tier": f.get("tier"),
+        "suite_check": view.suite_check,  # a check the suite added (why), shown apart from the report's claims
     }
 
 
@@ -82,15 +83,17 @@ def reason_key(text: str) -> str:
 
 
 def not_run_groups(views: list[ClaimView]) -> list[dict[str, Any]]:
-    """The report's claims with nothing measured, grouped by why: the reason once, then the claims."""
+    """The report's claims with nothing measured, grouped by why: the reason once, then the claims; the suite's
+    own checks in groups of their own."""
     groups: dict[str, dict[str, Any]] = {}
     for v in views:
         f = v.decisive
         if f.get("verdict") not in verdicts.NO_EVIDENCE:
             continue
         why = f.get("skip_reason") or f.get("why") or f.get("verdict")
-        key = (f.get("verdict"), reason_key(why))
-        g = groups.setdefault(key, {"verdict": f.get("verdict"), "reason": str(why), "claims": [], "tiers": set()})
+        key = (f.get("verdict"), reason_key(why), bool(v.suite_check))
+        g = groups.setdefault(key, {"verdict": f.get("verdict"), "reason": str(why), "claims": [], "tiers": set(),
+                                    "suite_check": bool(v.suite_check)})
         g["claims"].append(v.claim_id)
         g["tiers"] |= {f.get("tier")} | {o.get("tier") for o in v.others}
     out = sorted(groups.values(), key=lambda g: -len(g["claims"]))
@@ -147,7 +150,7 @@ def topics(views: list[ClaimView], titles: dict[str, dict[str, str]]) -> list[di
         awaiting = [v for v in linked if v not in has_evidence]
         rest = [v for v in members if v not in shown and v not in awaiting]
         reports = sorted({v.report for v in members})
-        counts = collections.Counter(v.category for v in members)
+        counts = collections.Counter(v.category for v in members if not v.suite_check)
         lines = []
         for v in sorted(shown, key=lambda v: (v.report, v.claim_id)):
             line = claim_line(v)
@@ -159,7 +162,9 @@ def topics(views: list[ClaimView], titles: dict[str, dict[str, str]]) -> list[di
         waiting_links = [{"claim": v.claim_id, "links": [c for c in (v.decisive.get("conflicts_with") or [])
                                                           + (v.decisive.get("agrees_with") or []) if c in by_id]}
                          for v in sorted(awaiting, key=lambda v: v.claim_id)]
-        out.append({"topic": topic, "claims": len(members), "shown": len(shown), "lines": lines, "waiting": len(rest),
+        out.append({"topic": topic, "claims": sum(not v.suite_check for v in members),
+                    "suite_checks": sum(bool(v.suite_check) for v in members), "shown": len(shown), "lines": lines,
+                    "waiting": len(rest),
                     "awaiting_links": waiting_links,
                     "counts": {c: counts.get(c, 0) for c in verdicts.CATEGORIES},
                     "setups": [{"report": r[:3], "title": (titles.get(r) or {}).get("title", ""),

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.error_rates import error_rate
+
 FULL, EXACT, PROXY = "full recipe", "exact check", "proxy"
 NO_EVIDENCE = ("not-run", "under-specified", "qualitative")
 # Scorecard columns, in order.
@@ -52,6 +54,11 @@ def label(f: dict[str, Any]) -> str:
     if how == EXACT:
         return "exact check failed" + (" (expected)" if expected else "")
     return "failed (full recipe)" + (" (expected)" if expected else "")
+
+
+def suite_check(f: dict[str, Any]) -> str | None:
+    """Why the suite added this check, if it did: a check on top of the report, never one of its claims."""
+    return f.get("suite_check") or None
 
 
 def category(f: dict[str, Any]) -> str:
@@ -115,6 +122,10 @@ class ClaimView:
         return basis(f) if f.get("verdict") not in NO_EVIDENCE else None
 
     @property
+    def suite_check(self) -> str | None:
+        return suite_check(self.decisive)
+
+    @property
     def proxy(self) -> dict[str, Any] | None:
         return next((o for o in self.others if o.get("tier") == "fast" and o.get("verdict") not in NO_EVIDENCE), None)
 
@@ -138,11 +149,15 @@ def claim_views(findings: list[dict[str, Any]]) -> list[ClaimView]:
 
 
 def scorecard(views: list[ClaimView]) -> dict[str, dict[str, Any]]:
-    """Per report: claims per category, decisive (full recipe or exact) and proxy counted apart."""
+    """Per report: claims per category, decisive (full recipe or exact) and proxy counted apart; checks the suite
+    added on top of the report count in `suite_checks` only, never as the report's claims."""
     table: dict[str, dict[str, Any]] = {}
     for v in views:
         row = table.setdefault(v.report, {"claims": 0, **{c: {"decisive": 0, "proxy": 0} for c in CATEGORIES},
-                                          "proxies_waiting": 0})
+                                          "proxies_waiting": 0, "suite_checks": {c: 0 for c in CATEGORIES}})
+        if v.suite_check:
+            row["suite_checks"][v.category] += 1
+            continue
         row["claims"] += 1
         part = "proxy" if v.basis == PROXY else "decisive"
         row[v.category][part] += 1
@@ -167,7 +182,35 @@ def usable_now(views: list[ClaimView]) -> list[dict[str, Any]]:
             why = "identity (proved, not an experiment)"
         elif basis(f) == FULL and category(f) == FAILED:
             why = "failed on the full recipe"
+        if why and v.suite_check:  # evidence the suite added: shown, never as the report's own claim
+            why = f"{why}; a suite check, not a claim of the report"
         if why:
             out.append({"view": v, "why": why})
     order = {"exact check failed": 0, "contradiction inside the report": 1, "failed on the full recipe": 2}
-    return sorted(out, key=lambda u: (order.get(u["why"], 3), u["view"].claim_id))
+    return sorted(out, key=lambda u: (order.get(u["why"].split(";")[0], 3), u["view"].claim_id))
+
+
+def wrong_by_chance(views: list[ClaimView]) -> dict[str, dict[str, float]]:
+    """Per report and over all ('all'): the decided verdicts (held or failed, proxies included, the suite's own
+    checks left out) and how many of them are expected to be wrong by chance, at the error rates measured on
+    simulated claims (harness/error_rates.py). Exact checks never err by chance; a verdict whose comparisons
+    have no measured rate is counted in 'uncounted'. The rate of a claim at its margin: an upper figure."""
+    table: dict[str, dict[str, float]] = {}
+    for v in views:
+        f = v.decisive
+        if v.suite_check or f.get("verdict") not in ("reproduced", "not-reproduced", "expected-not-reproduced"):
+            continue
+        outcome = "reproduced" if f["verdict"] == "reproduced" else "not-reproduced"
+        rates = [error_rate(c.get("test") or "better", int(c.get("n") or 1), outcome)
+                 for c in f.get("comparisons") or [] if c.get("outcome") == outcome]
+        known = [r for r in rates if r is not None]
+        for key in (v.report, "all"):
+            row = table.setdefault(key, {"decided": 0, "expected": 0.0, "uncounted": 0})
+            row["decided"] += 1
+            if v.basis == EXACT:
+                continue  # an exact quantity (a count, an identity) does not err by chance
+            if known:
+                row["expected"] += max(known)
+            else:
+                row["uncounted"] += 1
+    return table

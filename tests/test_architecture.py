@@ -18,7 +18,8 @@ PACKAGES = ("harness", "reports")
 ENV_READERS = {"harness/settings.py", "harness/cpu.py", "harness/train/device.py"}
 # What the report builder may import from the harness: the findings and the files they live in.
 REPORT_MAY_IMPORT = {"harness/__init__.py", "harness/cpu.py", "harness/files.py", "harness/findings.py",
-                     "harness/figure_kinds.py", "harness/plan/__init__.py", "harness/plan/rehearsal_files.py"}
+                     "harness/figure_kinds.py", "harness/error_rates.py", "harness/plan/__init__.py",
+                     "harness/plan/rehearsal_files.py"}
 
 
 def module_files() -> dict[str, Path]:

@@ -4,13 +4,14 @@ Every check kind the claims use, at 1, 2, 3 and 5 seeds, 2,000 claims per cell: 
 (the claim exactly at its boundary) a check may say "reproduced" at most its level plus three
 Monte-Carlo standard errors; its 95% intervals cover the truth 93-97% of the time; and a check may
 not be far more conservative than its level while it can hardly decide (the pre-fix paired rule,
-kept in the simulator only, is shown to fail that). The rates in stats.ERROR_RATES are re-measured.
+kept in the simulator only, is shown to fail that). The rates in error_rates.ERROR_RATES are re-measured.
 """
 import math
 
 import numpy as np
 import pytest
 
+from harness import error_rates
 from harness.claim import stats
 from tests import calibration_sim as sim
 
@@ -148,11 +149,11 @@ def test_a_seed_effect_as_large_as_the_per_image_noise_stays_within_its_document
 
 def test_the_error_rates_in_stats_are_the_measured_ones(table):
     measured = sim.error_rates(table)
-    assert set(measured) == set(stats.ERROR_RATES)
+    assert set(measured) == set(error_rates.ERROR_RATES)
     for test, by_n in measured.items():
         for n, rates in by_n.items():
             for outcome, rate in rates.items():
-                stored = stats.ERROR_RATES[test][n][outcome]
+                stored = error_rates.ERROR_RATES[test][n][outcome]
                 if rate is None or stored is None:
                     assert rate is stored is None
                     continue

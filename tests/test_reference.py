@@ -55,6 +55,14 @@ def test_a_malformed_entry_names_file_claim_and_field(tmp_path, old, new, field)
     assert "999_test.yaml" in message and f"field {field!r}" in message
 
 
+def test_a_suite_check_carries_its_reason_as_text(tmp_path):
+    entry = load_report(write(tmp_path, GOOD.replace("    kind: ordering", "    kind: ordering\n    suite_check: the report never compares A with B"))).claims["999/a-claim"]
+    assert entry.suite_check == "the report never compares A with B"
+    assert load_report(write(tmp_path, GOOD)).claims["999/a-claim"].suite_check is None
+    with pytest.raises(ReferenceError, match="field 'suite_check'"):
+        load_report(write(tmp_path, GOOD.replace("    kind: ordering", "    kind: ordering\n    suite_check: true")))
+
+
 def test_duplicate_claim_ids_are_rejected(tmp_path):
     text = GOOD + GOOD.split("claims:\n")[1]
     with pytest.raises(ReferenceError, match="duplicate"):

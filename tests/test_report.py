@@ -423,6 +423,20 @@ def test_verdict_labels_name_their_basis_and_a_full_verdict_decides():
     assert card[verdicts.PENDING]["decisive"] == 1
 
 
+def test_a_suite_check_is_counted_apart_from_the_reports_claims():
+    from reports import sections, verdicts
+
+    suite = {**finding("000/suite-identity", "reproduced", kind="identity"), "suite_check": "the report never says it"}
+    views = verdicts.claim_views(_grader_findings() + [suite])
+    card = verdicts.scorecard(views)["000_9e3337487a7f39ea"]
+    assert card["claims"] == 4 and card["held"] == {"decisive": 2, "proxy": 0}
+    assert card["suite_checks"][verdicts.HELD] == 1
+    usable = {u["view"].claim_id: u["why"] for u in verdicts.usable_now(views)}
+    assert "not a claim of the report" in usable["000/suite-identity"]
+    line = sections.claim_line(next(v for v in views if v.claim_id == "000/suite-identity"))
+    assert line["suite_check"] == "the report never says it"
+
+
 def test_numbers_are_in_the_reports_units_and_never_break():
     from reports import sections, units, verdicts
 

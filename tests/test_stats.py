@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from harness import error_rates
 from harness.claim import stats
 
 
@@ -156,12 +157,12 @@ def test_the_power_of_a_seed_spread_is_that_of_the_t_test():
 def test_expected_wrong_verdicts_sum_the_measured_rates():
     verdicts = [("better", 3, "reproduced"), ("better", 4, "not-reproduced"), ("equivalent", 2, "inconclusive"),
                 ("consistent", 2, "reproduced"), ("at-least", 1, "reproduced")]
-    expected, uncounted = stats.expected_wrong(verdicts)
-    rates = stats.ERROR_RATES
+    expected, uncounted = error_rates.expected_wrong(verdicts)
+    rates = error_rates.ERROR_RATES
     assert expected == pytest.approx(rates["better"][3]["reproduced"] + rates["better"][3]["not-reproduced"]
                                      + rates["at-least"][1]["reproduced"])
     assert uncounted == 1  # the table cell's 'reproduced' has no level; the inconclusive one is no verdict
-    assert stats.error_rate("better", 10, "reproduced") == rates["better"][5]["reproduced"]
+    assert error_rates.error_rate("better", 10, "reproduced") == rates["better"][5]["reproduced"]
 
 
 def test_the_widened_interval_needs_one_record_per_seed():
