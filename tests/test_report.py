@@ -494,3 +494,20 @@ def test_no_number_wraps_and_every_table_fits_the_page_width_in_the_pdf(tmp_path
     text = "\n".join(p.extract_text() for p in reader.pages)
     for number in ("4,587,306", "87.5%", "11.17\u00a0M"):
         assert number in text  # whole, on one line
+
+
+def test_the_scorecard_counts_the_verdicts_that_may_be_wrong_by_chance():
+    from harness.error_rates import ERROR_RATES
+    from reports import verdicts
+
+    def finding(cid, verdict, kind="training", comparisons=()):
+        return {"claim_id": cid, "report": "005_x", "tier": "fast", "kind": kind, "verdict": verdict,
+                "rows": [{"what": "x"}], "comparisons": list(comparisons)}
+
+    proxy = finding("005/a", "reproduced", comparisons=[{"test": "better", "n": 3, "outcome": "reproduced"}])
+    undecided = finding("005/b", "inconclusive", comparisons=[{"test": "better", "n": 3, "outcome": "inconclusive"}])
+    exact = finding("005/params/x", "not-reproduced", kind="params",
+                    comparisons=[{"test": "consistent", "n": 1, "outcome": "not-reproduced"}])
+    table = verdicts.wrong_by_chance(verdicts.claim_views([proxy, undecided, exact]))
+    assert table["all"]["decided"] == 2 and table["all"]["uncounted"] == 0
+    assert table["all"]["expected"] == pytest.approx(ERROR_RATES["better"][3]["reproduced"])
