@@ -15,6 +15,7 @@ import argparse
 import base64
 import collections
 import datetime as dt
+import functools
 import re
 import shutil
 import subprocess
@@ -32,7 +33,7 @@ from harness.findings import VERDICTS, read_findings
 from harness.plan.rehearsal_files import load_rehearsal
 from harness import figure_kinds as kinds
 
-from . import bn_figures, figures, lr_figures, paths, sections, slbi_figures, units, verdicts
+from . import agreement, bn_figures, figures, lr_figures, paths, sections, slbi_figures, units, verdicts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VERDICT_COLORS = {
@@ -308,6 +309,7 @@ def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], 
     views_by_report: dict[str, list[verdicts.ClaimView]] = collections.defaultdict(list)
     for v in views:
         views_by_report[v.report].append(v)
+    agreed = agreement.agreement(views)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
@@ -317,7 +319,8 @@ def render_html(findings: list[dict[str, Any]], sessions: list[dict[str, Any]], 
     html = env.get_template("report.html.j2").render(
         findings=findings, by_report=by_report, summary=summary, verdicts=VERDICTS, tiers=tiers,
         views=views_by_report, scorecard=verdicts.scorecard(views), wrong=verdicts.wrong_by_chance(views), categories=verdicts.CATEGORIES,
-        category_colors=verdicts.COLORS, usable=verdicts.usable_now(views), line=sections.claim_line,
+        category_colors=verdicts.COLORS, usable=verdicts.usable_now(views),
+        line=functools.partial(sections.claim_line, proxy_tag=agreement.tag(agreed)), agreed=agreed,
         not_run=sections.not_run_groups, recipes=sections.recipes, short_id=sections.short_id,
         topics=sections.topics(views, titles), prov=sections.provenance(findings, sessions),
         main_figures=_main_figures, label=verdicts.label, basis=verdicts.basis, certainty=verdicts.certainty, category=verdicts.category,

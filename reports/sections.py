@@ -41,9 +41,10 @@ def _ours_decimals(digits: int | None, unit: str) -> int | None:
     return min(digits + 1, 3)
 
 
-def claim_line(view: ClaimView) -> dict[str, Any]:
+def claim_line(view: ClaimView, proxy_tag: str | None = None) -> dict[str, Any]:
     """One line of a report's claim table: the student's words, reported vs ours in the report's unit,
-    interval, seeds, certainty labels and the verdict label."""
+    interval, seeds, certainty labels (a proxy's with `proxy_tag`, how often proxies agreed with the full
+    recipe) and the verdict label."""
     f = view.decisive
     row, comp = _first_row(f), _first_interval(f)
     what = row.get("label") or comp.get("label") or ""
@@ -67,7 +68,8 @@ def claim_line(view: ClaimView) -> dict[str, Any]:
         "interval": units.interval(comp.get("low"), comp.get("high"), c_unit, c_digits) if comp else "",
         "interval_of": comp.get("label", "") if comp and comp.get("test") != "consistent" else "",
         "seeds": comp.get("n") or f.get("seeds") or row.get("n"),
-        "certainty": verdicts.certainty(f) if view.basis else [], "label": verdicts.label(f), "category": view.category,
+        "certainty": (verdicts.certainty(f) + ([proxy_tag] if proxy_tag and view.basis == verdicts.PROXY else []))
+        if view.basis else [], "label": verdicts.label(f), "category": view.category,
         "mde": units.number(mde, c_unit, None) if mde is not None else None,
         "seeds_needed": comp.get("seeds_needed"),
         "proxy": verdicts.label(proxy) if proxy else None, "tier": f.get("tier"),

@@ -56,7 +56,8 @@ def test_a_malformed_entry_names_file_claim_and_field(tmp_path, old, new, field)
 
 
 def test_a_suite_check_carries_its_reason_as_text(tmp_path):
-    entry = load_report(write(tmp_path, GOOD.replace("    kind: ordering", "    kind: ordering\n    suite_check: the report never compares A with B"))).claims["999/a-claim"]
+    text = GOOD.replace("    kind: ordering", "    kind: ordering\n    suite_check: the report never compares A with B")
+    entry = load_report(write(tmp_path, text)).claims["999/a-claim"]
     assert entry.suite_check == "the report never compares A with B"
     assert load_report(write(tmp_path, GOOD)).claims["999/a-claim"].suite_check is None
     with pytest.raises(ReferenceError, match="field 'suite_check'"):
