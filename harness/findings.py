@@ -108,6 +108,7 @@ class Finding:
     report_title: str = ""
     conflicts_with: list[str] = field(default_factory=list)
     agrees_with: list[str] = field(default_factory=list)
+    suite_check: str | None = None  # a check the suite adds on top of the report (why): counted apart
     rows: list[dict[str, Any]] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     runs: list[RunRecord] = field(default_factory=list)
@@ -132,7 +133,8 @@ class Finding:
         return cls(claim_id=entry.id, report=entry.report, kind=entry.kind, tier=tier, statement=entry.statement,
                    location=entry.location, expect=expect, why=why, seeds=plan.seeds if plan else None,
                    budget=dict(plan.budget) if plan else {}, recipe=dict(entry.recipe), report_title=report_title,
-                   conflicts_with=list(entry.conflicts_with), agrees_with=list(entry.agrees_with))
+                   conflicts_with=list(entry.conflicts_with), agrees_with=list(entry.agrees_with),
+                   suite_check=entry.suite_check)
 
     def close(self, outcome: str, *, message: str | None = None, duration: float | None = None,
               nodeid: str = "", session: str = "") -> "Finding":
