@@ -26,12 +26,18 @@ PENDING_KEY = "pending_finding"  # the open finding, on the setup report: a cras
 PROGRESS_EVERY = 60.0  # seconds between progress lines on the terminal
 
 
-def progress_line(done: int, total: int, elapsed: float) -> str:
-    """'tests: 37/120 done, 9 min so far, about 8 min left': the ETA assumes the rest go at today's pace."""
+def progress_line(done: int, total: int, elapsed: float, recent: tuple[int, float] | None = None) -> str:
+    """'tests: 37/120 done, 9 min so far, about 8 min left'. The time left assumes the rest go at the pace of
+    `recent` (tests done, seconds) when given, else at the whole session's: unit tests finish in a blink and
+    claims take minutes, so the recent pace is the better guess once the claims have started."""
     line = f"tests: {done}/{total} done, {elapsed / 60:.0f} min so far"
-    if 0 < done < total:
-        line += f", about {elapsed / done * (total - done) / 60:.0f} min left"
+    count, seconds = recent if recent and recent[0] > 0 else (done, elapsed)
+    if 0 < done < total and count > 0:
+        line += f", about {seconds / count * (total - done) / 60:.0f} min left"
     return line
+
+
+RECENT_S = 300.0  # the window whose pace predicts the time left
 
 
 def reference_hash(directory: Path) -> str | None:
@@ -62,6 +68,7 @@ class Controller:
         self._previous_sigterm = None
         self.total = 0  # tests collected (progress)
         self.done: set[str] = set()
+        self.finished_at: list[float] = []  # when each test report arrived, for the recent pace
         self.last_progress = time.time()
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -90,15 +97,18 @@ class Controller:
 
     def _progress(self, report: pytest.TestReport) -> None:
         """A line a minute on long sessions: how many tests are done and about how long the rest take."""
-        if report.when == "call" or report.outcome != "passed":
-            self.done.add(report.nodeid)
         now = time.time()
+        if (report.when == "call" or report.outcome != "passed") and report.nodeid not in self.done:
+            self.done.add(report.nodeid)
+            self.finished_at.append(now)
         if now - self.last_progress < PROGRESS_EVERY or not self.total:
             return
         self.last_progress = now
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
-            terminal.write_line(progress_line(len(self.done), self.total, now - self.started))
+            window = min(RECENT_S, now - self.started)
+            recent = sum(t >= now - window for t in self.finished_at)
+            terminal.write_line(progress_line(len(self.done), self.total, now - self.started, (recent, window)))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self._progress(report)
