@@ -19,6 +19,7 @@ run of a few claims updates those claims and keeps the others' findings from ear
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -243,11 +244,18 @@ def _packages() -> dict[str, str]:
 
 def write_findings(path: Path, findings: Iterable[dict[str, Any]], session: dict[str, Any],
                    sessions: list[dict[str, Any]] | None = None) -> Path:
-    """One findings file; `sessions` (a merge's) lists the header of every session its findings came from."""
+    """One findings file; `sessions` (a merge's) lists the header of every session its findings came from.
+    A write that fails removes the file if it was only reserved (empty), so a full disk leaves nothing behind."""
     payload = {"version": FINDING_VERSION, "session": session, **({"sessions": sessions} if sessions else {}),
                "findings": sorted(findings, key=lambda f: (f["claim_id"], f["tier"]))}
-    return atomic_write_text(Path(path), json.dumps(payload, indent=1, default=str), what="the findings",
-                             fix=FINDINGS_FIX)
+    try:
+        return atomic_write_text(Path(path), json.dumps(payload, indent=1, default=str), what="the findings",
+                                 fix=FINDINGS_FIX)
+    except OSError:
+        with contextlib.suppress(OSError):
+            if Path(path).stat().st_size == 0:
+                Path(path).unlink()
+        raise
 
 
 def read_findings(paths: Iterable[Path]) -> tuple[list[Finding], list[dict[str, Any]]]:

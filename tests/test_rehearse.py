@@ -1,5 +1,6 @@
 """--rehearse: each distinct run's recipe built and stepped on the CPU, nothing stored, failures named."""
 import json
+import re
 
 import pytest
 
@@ -134,5 +135,6 @@ def test_each_report_gets_a_figure_of_its_own_runs_planned_learning_rates(tmp_pa
     assert set(figures) == {"000_9e3337487a7f39ea", "001_288ad0623d8579d0"}  # 002 has no rehearsed run
     assert (tmp_path / "out" / figures["000_9e3337487a7f39ea"]["path"]).stat().st_size > 0
     html = render_html([finding("000/x", "reproduced", tier="full")], [], tmp_path / "out", doc).read_text()
-    assert 'src="figures/planned_lr_000_9e3337487a7f39ea.svg"' in html and "its 2 full-tier runs" in html
+    embedded = re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="planned learning rate 000_9e3337487a7f39ea"', html)
+    assert embedded and "its 2 full-tier runs" in html  # the HTML is one file: the figure travels inside it
     assert "planned_lr_001" not in html  # report 001 has no finding, so no section to put it in

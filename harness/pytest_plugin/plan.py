@@ -116,12 +116,18 @@ class PlanSession:
         self.rate: DeviceRate | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """The device rate first: an unknown --plan-device is a usage error before any test, not after."""
+        """A named GPU's rate first: an unknown --plan-device is a usage error before any test, not after. This
+        machine's own rate (auto, cpu) is measured at the end, so the claim bodies ask the store for their runs
+        without waiting for it (the run queue's plan races the first tests)."""
         if hasattr(self.config, "workerinput"):
             return
+        if settings_of(self.config).plan_device not in ("auto", "cpu"):
+            self.rate = self._resolve_rate()
+
+    def _resolve_rate(self) -> DeviceRate:
         chosen = settings_of(self.config)
         try:
-            self.rate = resolve_rate(chosen.plan_device, stored_results(chosen.runs) if chosen.runs.is_dir() else [])
+            return resolve_rate(chosen.plan_device, stored_results(chosen.runs) if chosen.runs.is_dir() else [])
         except ValueError as exc:
             raise pytest.UsageError(f"--plan-device: {exc}") from None
 
@@ -144,7 +150,7 @@ class PlanSession:
         chosen = settings_of(config)
         workers = chosen.plan_workers or _xdist_workers(config) or 1
         requests = {k: {**v, "claims": sorted(v["claims"])} for k, v in self.state.requests.items()}
-        plan = build_plan(requests, self.rate, workers, self.state.stopped, selection={
+        plan = build_plan(requests, self.rate or self._resolve_rate(), workers, self.state.stopped, selection={
             "args": list(config.invocation_params.args), "markexpr": config.getoption("markexpr"),
             "keyword": config.getoption("keyword"), "runs": str(chosen.runs.expanduser().resolve())})
         json_path, csv_path = write_plan(plan, Path(chosen.plan_dir))
