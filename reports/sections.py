@@ -18,7 +18,7 @@ TOPICS = {  # topic -> words in a claim's id or statement that put it there
                         "filters", "channels"),
     "Pruning": ("prun", "sparsi", "slbi", "support"),
 }
-ROWS_PER_TOPIC = 16
+ROWS_PER_TOPIC = 10  # a topic page stays one page; the rest are on each report's pages
 
 
 def short_id(claim_id: str) -> str:
@@ -167,7 +167,7 @@ def topics(views: list[ClaimView], titles: dict[str, dict[str, str]]) -> list[di
         out.append({"topic": topic, "claims": sum(not v.suite_check for v in members),
                     "suite_checks": sum(bool(v.suite_check) for v in members), "shown": len(shown), "lines": lines,
                     "waiting": len(rest),
-                    "awaiting_links": waiting_links,
+                    "awaiting_links": waiting_links, "with_evidence": sum(not v.suite_check for v in has_evidence),
                     "counts": {c: counts.get(c, 0) for c in verdicts.CATEGORIES},
                     "setups": [{"report": r[:3], "title": (titles.get(r) or {}).get("title", ""),
                                 "summary": (titles.get(r) or {}).get("summary", "")} for r in reports]})
