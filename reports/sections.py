@@ -167,7 +167,7 @@ def topics(views: list[ClaimView], titles: dict[str, dict[str, str]]) -> list[di
         out.append({"topic": topic, "claims": sum(not v.suite_check for v in members),
                     "suite_checks": sum(bool(v.suite_check) for v in members), "shown": len(shown), "lines": lines,
                     "waiting": len(rest),
-                    "awaiting_links": waiting_links, "with_evidence": sum(not v.suite_check for v in has_evidence),
+                    "awaiting_links": waiting_links, "with_evidence": len(has_evidence),
                     "counts": {c: counts.get(c, 0) for c in verdicts.CATEGORIES},
                     "setups": [{"report": r[:3], "title": (titles.get(r) or {}).get("title", ""),
                                 "summary": (titles.get(r) or {}).get("summary", "")} for r in reports]})
