@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 import harness.train.loop as train_module
+from tests.killed import kill_during_epoch_3
 from harness.claim import bands
 from harness.catalog.bn_probes import GradChange, LineSearch, last_linear
 from harness.catalog.probes import StepContext, build_probes
@@ -163,18 +164,7 @@ def test_probe_series_survive_a_resume(tmp_path, monkeypatch):
     spec = TINY.replace(epochs=3, probes=("grad_change", "line_search"), probe_args={"line_search": {"every": 2}})
     reference = train(spec, device="cpu", progress=False)
     checkpoint = tmp_path / "checkpoint.pt"
-    real_evaluate, calls = train_module.evaluate, []
-
-    def evaluate_then_die(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real_evaluate(*args, **kwargs)
-
-    monkeypatch.setattr(train_module, "evaluate", evaluate_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        train(spec, device="cpu", progress=False, checkpoint_path=checkpoint)
-    monkeypatch.setattr(train_module, "evaluate", real_evaluate)
+    kill_during_epoch_3(monkeypatch, spec, checkpoint)
     resumed = train(spec, device="cpu", progress=False, checkpoint_path=checkpoint)
     assert resumed.extra["probes"] == reference.extra["probes"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-import harness.train.loop as train_module
+from tests.killed import kill_during_epoch_3
 from harness.runs.spec import Spec
 from harness.runs.store import RunStore
 from harness.train.checkpoint import CorruptCheckpointWarning
@@ -87,18 +87,7 @@ def test_every_kind_of_run_resumes_from_its_weights_only_checkpoint_bitwise(tmp_
     spec = EVERY_KIND[kind]
     reference = train(spec, device="cpu", progress=False)
     checkpoint = tmp_path / "checkpoint.pt"
-    real_evaluate, calls = train_module.evaluate, []
-
-    def evaluate_then_die(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:  # during epoch 3, after epoch 2's checkpoint
-            raise KeyboardInterrupt
-        return real_evaluate(*args, **kwargs)
-
-    monkeypatch.setattr(train_module, "evaluate", evaluate_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        train(spec, device="cpu", progress=False, checkpoint_path=checkpoint)
-    monkeypatch.setattr(train_module, "evaluate", real_evaluate)
+    kill_during_epoch_3(monkeypatch, spec, checkpoint)
     with warnings.catch_warnings():
         warnings.simplefilter("error", CorruptCheckpointWarning)  # weights_only loading must accept it
         resumed = train(spec, device="cpu", progress=False, checkpoint_path=checkpoint)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import harness.train.loop as train_module
+from tests.killed import kill_during_epoch_3
 from harness import settings
 from harness.runs.spec import Spec
 from harness.train.loop import train
@@ -59,19 +60,8 @@ def test_a_non_finite_loss_is_an_outcome_not_a_crash():
 def test_a_killed_run_resumes_from_its_checkpoint_and_ends_the_same(tmp_path, monkeypatch):
     reference = train(TINY, device="cpu", progress=False)
     checkpoint = tmp_path / "checkpoint.pt"
-    real_evaluate, calls = train_module.evaluate, []
-
-    def evaluate_then_die(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:  # during epoch 3, after epoch 2's checkpoint
-            raise KeyboardInterrupt
-        return real_evaluate(*args, **kwargs)
-
-    monkeypatch.setattr(train_module, "evaluate", evaluate_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        train(TINY, device="cpu", progress=False, checkpoint_path=checkpoint)
+    kill_during_epoch_3(monkeypatch, TINY, checkpoint)
     assert checkpoint.exists()
-    monkeypatch.setattr(train_module, "evaluate", real_evaluate)
     resumed = train(TINY, device="cpu", progress=False, checkpoint_path=checkpoint)
     assert resumed.curves["test_acc"] == reference.curves["test_acc"]
     assert resumed.curves["train_loss"] == reference.curves["train_loss"]
