@@ -97,6 +97,16 @@ def pruning_figure(claim, title, runs, layer_set, reported=None):
     claim.figure("pruning", title, runs, metric=layer_set, reported=reported)
 
 
+def prune_table_002(claim, layer_set):
+    """Report 002's pruning table row of the layer set ({ratio: accuracy}), from the row's own entry."""
+    return claim.reported_of(f"002/slbi/prune-table/{layer_set}")
+
+
+def prune_table_003(claim):
+    """Report 003's Table 3 ({ratio: accuracy} with conv3 pruned), from the table's own entry."""
+    return claim.reported_of("003/slbi/prune-table/conv3")
+
+
 def note_curves(claim, runs, layer_set):
     for label, rs in runs.items():
         for r in rs:
@@ -204,7 +214,8 @@ def test_002_pruning_table_row(claim, layers):
 def check_drop_beyond_40(claim, layer_set):
     """Pruning 60% of the layer set costs more test accuracy than pruning 40%, by more than the margin, seed-paired."""
     runs = {"SLBI": trained(claim, claim.runs(SLBI_002, label="SLBI"))}
-    pruning_figure(claim, f"Accuracy vs share of {layer_set} pruned (SLBI, pruning by order)", runs, layer_set)
+    pruning_figure(claim, f"Accuracy vs share of {layer_set} pruned (SLBI, pruning by order)", runs, layer_set,
+                   prune_table_002(claim, layer_set))
     note_curves(claim, runs, layer_set)
     loss60 = [-accuracy_change(r, layer_set, 60) for r in runs["SLBI"]]
     loss40 = [-accuracy_change(r, layer_set, 40) for r in runs["SLBI"]]
@@ -231,7 +242,8 @@ def test_002_pruning_up_to_40_percent_barely_changes_accuracy(claim):
     """Sec. 3.1: "经过剪枝模型的准确率有所降低但是基本变化不大" (accuracy drops a little but basically does not change):
     with 40% pruned, conv3 and conv3+fc1 each lose at most the tolerance (the row that loses more is checked)."""
     runs = {"SLBI": trained(claim, claim.runs(SLBI_002, label="SLBI"))}
-    pruning_figure(claim, "Accuracy vs share of conv3 (and fc1) pruned (SLBI, pruning by order)", runs, "conv3")
+    pruning_figure(claim, "Accuracy vs share of conv3 (and fc1) pruned (SLBI, pruning by order)", runs, "conv3",
+                   prune_table_002(claim, "conv3"))
     change = {s: [accuracy_change(r, s, 40) for r in runs["SLBI"]] for s in PRUNE_SETS}
     claim.note("accuracy change with 40% pruned, mean over seeds: "
                + ", ".join(f"{s}: {100 * fmean(v):+.2f} points" for s, v in change.items()))
@@ -373,7 +385,8 @@ def test_003_pruning_is_safe_until_60_percent(claim):
     """Sec. 3.1: "the pruning is successful and safe until the ratio reaches nearly 60%" (98.65 -> 98.60%):
     pruning 60% of conv3 costs at most the tier's tolerance."""
     runs = slbi_003(claim)
-    pruning_figure(claim, "Accuracy vs share of conv3 pruned (SLBI, pruning by order)", runs, "conv3")
+    pruning_figure(claim, "Accuracy vs share of conv3 pruned (SLBI, pruning by order)", runs, "conv3",
+                   prune_table_003(claim))
     note_curves(claim, runs, "conv3")
     change = [accuracy_change(r, "conv3", 60) for r in runs["SLBI"]]  # per seed
     claim.check_at_least("accuracy change, 60% of conv3 pruned", change, 0.0)
@@ -393,7 +406,8 @@ def pruning_changes(claim, ratio):
     (seeds where both models trained)."""
     runs = {"SLBI": trained(claim, claim.runs(SLBI_003, label="SLBI")),
             "SGD": trained(claim, claim.runs(SGD_003, label=SGD_003_LABEL))}
-    pruning_figure(claim, "Accuracy vs share of conv3 pruned: SLBI (order) vs SGD (magnitude)", runs, "conv3")
+    pruning_figure(claim, "Accuracy vs share of conv3 pruned: SLBI (order) vs SGD (magnitude)", runs, "conv3",
+                   prune_table_003(claim))
     note_curves(claim, runs, "conv3")
     seeds = {r.spec["seed"] for r in runs["SLBI"]} & {r.spec["seed"] for r in runs["SGD"]}
     return {k: [accuracy_change(r, "conv3", ratio) for r in rs if r.spec["seed"] in seeds] for k, rs in runs.items()}

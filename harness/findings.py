@@ -110,6 +110,7 @@ class Finding:
     conflicts_with: list[str] = field(default_factory=list)
     agrees_with: list[str] = field(default_factory=list)
     suite_check: str | None = None  # a check the suite adds on top of the report (why): counted apart
+    contradicts: str | None = None  # the report contradicts itself: the two places that disagree
     rows: list[dict[str, Any]] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     runs: list[RunRecord] = field(default_factory=list)
@@ -124,6 +125,9 @@ class Finding:
     nodeid: str = ""
     command: str = ""
     session: str = ""
+    # Adaptive seeding (harness/claim/sequential.py): each look's seeds per arm, level and outcome, and the rule.
+    looks: list[dict[str, Any]] = field(default_factory=list)
+    stopping_rule: str | None = None
 
     @classmethod
     def open(cls, entry: "ClaimEntry", tier: str, report_title: str = "") -> "Finding":
@@ -135,7 +139,7 @@ class Finding:
                    location=entry.location, expect=expect, why=why, seeds=plan.seeds if plan else None,
                    budget=dict(plan.budget) if plan else {}, recipe=dict(entry.recipe), report_title=report_title,
                    conflicts_with=list(entry.conflicts_with), agrees_with=list(entry.agrees_with),
-                   suite_check=entry.suite_check)
+                   suite_check=entry.suite_check, contradicts=entry.contradicts)
 
     def close(self, outcome: str, *, message: str | None = None, duration: float | None = None,
               nodeid: str = "", session: str = "") -> "Finding":
@@ -159,6 +163,13 @@ class Finding:
             self.skip_reason = message
         self.verdict = verdict_for(outcome, self.expect)
         return self
+
+    def reset_evidence(self) -> None:
+        """Empty the evidence of a look that did not decide, before the next look records its own; the notes
+        the claim had before any evidence (an `underpowered:` declaration) stay."""
+        self.rows, self.comparisons, self.runs, self.figures = [], [], [], []
+        self.notes = [n for n in self.notes if n.startswith("underpowered:")]
+        self.skip_reason = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

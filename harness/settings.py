@@ -189,6 +189,11 @@ OPTIONS: tuple[Option, ...] = (
            help="write findings.json but do not build the HTML/PDF report"),
     Option("base_seed", "REPRO_BASE_SEED", _integer(0, MAX_SEED - 10_000), 0, flag="--base-seed", metavar="N",
            help="first seed of every claim's seed list (default 0)"),
+    Option("seeds_until_decided", "REPRO_SEEDS_UNTIL_DECIDED", _integer(0, 1000), 0, flag="--seeds-until-decided",
+           metavar="N", help="adaptive seeding: a check inconclusive at its reference seeds gets more, in looks (3, 5, "
+                             "8, ... seeds per arm) up to N, until it decides; each look tests at its share of the 5% "
+                             "error (group-sequential alpha spending, harness/claim/sequential.py). 0 (default): "
+                             "the reference's fixed seeds"),
     Option("run_queue", "REPRO_RUN_QUEUE", _yes_no, None, flag="--run-queue", switch=True,
            help="under -n N: plan the selection first and train its missing runs longest first from a queue "
                 "shared by the workers, before the tests (default: on for the full tier and under --budget; "
@@ -240,6 +245,7 @@ class Settings:
     report_dir: Path = Path("report")
     no_report: bool = False
     base_seed: int = 0
+    seeds_until_decided: int = 0
     run_queue: bool | None = None
     budget: float | None = None  # seconds
     session: str | None = None

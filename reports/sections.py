@@ -71,10 +71,24 @@ def claim_line(view: ClaimView, proxy_tag: str | None = None) -> dict[str, Any]:
         "certainty": (verdicts.certainty(f) + ([proxy_tag] if proxy_tag and view.basis == verdicts.PROXY else []))
         if view.basis else [], "label": verdicts.label(f), "category": view.category,
         "mde": units.number(mde, c_unit, None) if mde is not None else None,
-        "seeds_needed": comp.get("seeds_needed"),
+        "seeds_needed": comp.get("seeds_needed"), "looks": looks_text(f),
         "proxy": verdicts.label(proxy) if proxy else None, "tier": f.get("tier"),
         "suite_check": view.suite_check,  # a check the suite added (why), shown apart from the report's claims
     }
+
+
+def looks_text(f: dict[str, Any]) -> str:
+    """Adaptive seeding's outcome in words: the look that decided (its seeds and the interval's level), or how
+    far it went undecided; '' for a claim checked at its fixed seeds."""
+    ran = [look for look in f.get("looks") or [] if "confidence" in look]
+    if not ran:
+        return ""
+    last = ran[-1]
+    if last["outcome"] in ("reproduced", "not-reproduced"):
+        return (f"decided at look {last['look']} ({last['seeds']} seeds per arm; its interval at "
+                f"{last['confidence']:.1%})")
+    cut = "; a later look could not run" if len(f["looks"]) > len(ran) else ""
+    return f"undecided after look {last['look']} ({last['seeds']} seeds per arm){cut}"
 
 
 def reason_key(text: str) -> str:

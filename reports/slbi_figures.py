@@ -4,7 +4,7 @@ Both draw the probe results each figure carries from its runs (`extra.probes` at
 `prune_curve` for the pruning curves, `conv_weights` for the kernel norms.
 A figure spec is what `Claim.figure` records: kind, title, metric (here the
 layer set, e.g. "conv3"), series {label: [runs with their probes]}, and optionally
-options.reported {ratio: accuracy} to overlay the report's own curve.
+options.reported {ratio: accuracy} to overlay the report's own table (REPORTED_LABEL in the legend).
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .figures import save_figure  # noqa: E402
+
+REPORTED_LABEL = "the report's table"  # the legend entry of the overlaid reported values
 
 
 def load_probe(run: dict[str, Any], probe: str) -> Any:
@@ -54,7 +56,7 @@ def pruning_figure(spec: dict[str, Any], out: Path) -> Path | None:
     if reported:
         ratios = sorted(reported)
         ax.plot(ratios, [100 * reported[r] for r in ratios], color="black", linestyle="--",
-                marker="s", markersize=3, linewidth=1.2, label="reported")
+                marker="s", markersize=3, linewidth=1.2, label=REPORTED_LABEL)
     ax.set_xlabel(f"share of {layer_set} pruned (%)")
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3)

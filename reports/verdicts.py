@@ -26,7 +26,7 @@ CATEGORY_OF = {"reproduced": HELD, "not-reproduced": FAILED, "expected-not-repro
                "qualitative": NOT_CHECKABLE, "not-run": PENDING}
 COLORS = {HELD: "#2e7d32", FAILED: "#c62828", UNDECIDED: "#b26a00", NOT_CHECKABLE: "#6a1b9a", PENDING: "#616161"}
 CHANCE = re.compile(r"at chance", re.IGNORECASE)
-CONTRADICTION = re.compile(r"contradict", re.IGNORECASE)
+CONTRADICTION = "contradiction inside the report"
 
 
 def basis(f: dict[str, Any]) -> str:
@@ -59,6 +59,12 @@ def label(f: dict[str, Any]) -> str:
 def suite_check(f: dict[str, Any]) -> str | None:
     """Why the suite added this check, if it did: a check on top of the report, never one of its claims."""
     return f.get("suite_check") or None
+
+
+def contradicts(f: dict[str, Any]) -> str | None:
+    """Where the report contradicts itself (its entry's `contradicts`: 'Table 1 vs Sec. 3.2'), if it does: declared
+    in the reference, never guessed from the wording of a `why`, which also speaks of a proxy contradicting a claim."""
+    return f.get("contradicts") or None
 
 
 def category(f: dict[str, Any]) -> str:
@@ -167,15 +173,16 @@ def scorecard(views: list[ClaimView]) -> dict[str, dict[str, Any]]:
 
 
 def usable_now(views: list[ClaimView]) -> list[dict[str, Any]]:
-    """Findings a grader can use today: exact checks that failed, identities, contradictions inside a report."""
+    """Findings a grader can use today: exact checks that failed, identities, contradictions inside a report
+    (`where`: the two places that disagree, shown with the label)."""
     out = []
     for v in views:
         f = v.decisive
         if f.get("verdict") in NO_EVIDENCE:
             continue
-        why = ""
-        if CONTRADICTION.search(str(f.get("why") or "")) and category(f) == FAILED:
-            why = "contradiction inside the report"
+        why, where = "", None
+        if contradicts(f) and category(f) == FAILED:
+            why, where = CONTRADICTION, contradicts(f)
         elif basis(f) == EXACT and category(f) == FAILED:
             why = "exact check failed"
         elif f.get("kind") == "identity" and f.get("verdict") == "reproduced":
@@ -185,8 +192,8 @@ def usable_now(views: list[ClaimView]) -> list[dict[str, Any]]:
         if why and v.suite_check:  # evidence the suite added: shown, never as the report's own claim
             why = f"{why}; a suite check, not a claim of the report"
         if why:
-            out.append({"view": v, "why": why})
-    order = {"exact check failed": 0, "contradiction inside the report": 1, "failed on the full recipe": 2}
+            out.append({"view": v, "why": why, "where": where})
+    order = {"exact check failed": 0, CONTRADICTION: 1, "failed on the full recipe": 2}
     return sorted(out, key=lambda u: (order.get(u["why"].split(";")[0], 3), u["view"].claim_id))
 
 

@@ -69,12 +69,19 @@ class ClaimContext:
     device: str | None = None  # --device: None trains each tier on its own device kind (tiers.TIER_DEVICES)
     data_root: str | os.PathLike | None = None  # None: harness/settings.py's default
     download: bool | None = None
+    # The session's reference entries by claim id, so a claim can read another entry of its report (reported_of).
+    entries: Mapping[str, ClaimEntry] = field(default_factory=dict)
 
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def _level(confidence: float) -> str:
+    """95% as '95%', a look's 98.21% with its decimals."""
+    return f"{confidence:.0%}" if round(confidence, 2) == confidence else f"{confidence:.2%}"
 
 
 def _spread(values: Sequence[float]) -> float | None:
@@ -114,6 +121,9 @@ class Claim:
     tier: str
     context: ClaimContext
     report_title: str = ""
+    # The level this look tests at (harness/claim/sequential.py): 95% unless adaptive seeding spends it over looks.
+    confidence: float = stats.CONFIDENCE
+    seed_count: int | None = None  # seeds per arm at this look; None: the tier's reference count
     finding: Finding = field(init=False)
     _outcomes: list[str] = field(init=False, default_factory=list)
     _precisions: dict[str, str] = field(init=False, default_factory=dict)  # arm label -> precision
@@ -152,7 +162,16 @@ class Claim:
         return float(self.tolerance[key])
 
     def seeds(self) -> list[int]:
-        return [self.context.base_seed + i for i in range(self.plan.seeds)]
+        count = self.plan.seeds if self.seed_count is None else self.seed_count
+        return [self.context.base_seed + i for i in range(count)]
+
+    def next_look(self, seeds: int, confidence: float) -> None:
+        """Start the check again at a later look of adaptive seeding: more seeds per arm, its own level, and a
+        finding emptied of the previous look's evidence (the looks themselves are kept in `finding.looks`)."""
+        self.seed_count, self.confidence = seeds, confidence
+        self.finding.reset_evidence()
+        self._outcomes.clear()
+        self._precisions.clear()
 
     def spec(self, full_spec: Spec) -> Spec:
         """The report's recipe as this tier runs it."""
@@ -337,9 +356,10 @@ class Claim:
         return out
 
     def _difference(self, a: str, a_values: Sequence[float], b: str, b_values: Sequence[float], metric: str,
-                    confidence: float = stats.CONFIDENCE) -> stats.Interval:
+                    confidence: float | None = None) -> stats.Interval:
         """Interval of (a - b): seed-paired t, one-pair McNemar or per-epoch Welch, or divergence as the outcome.
         The readings say which applies (their per-image and per-epoch records), never the label `metric`."""
+        confidence = self.confidence if confidence is None else confidence
         xs, ys = _values(a_values), _values(b_values)
         if len(xs) != len(ys):
             raise ValueError(f"{a} has {len(xs)} seeds and {b} {len(ys)}: pairs need equal counts")
@@ -373,7 +393,7 @@ class Claim:
     def _better(self, a: str, a_values, b: str, b_values, metric: str, margin: float, comparisons: int = 1) -> str:
         support = self._difference(a, a_values, b, b_values, metric)
         refute = support if comparisons == 1 else self._difference(
-            a, a_values, b, b_values, metric, 1 - (1 - stats.CONFIDENCE) / comparisons)
+            a, a_values, b, b_values, metric, 1 - (1 - self.confidence) / comparisons)
         outcome = stats.decide_better(support, refute, margin)
         self._compare(f"{a} - {b} ({metric})", support, margin, outcome, "better")
         return outcome
@@ -446,7 +466,7 @@ class Claim:
         """`a` and `b` do not differ by more than the band (tolerance `abs`, else `margin`): two one-sided tests."""
         __tracebackhide__ = True
         band = self._band()
-        tost = self._difference(a, a_values, b, b_values, metric, confidence=1 - 2 * (1 - stats.CONFIDENCE))
+        tost = self._difference(a, a_values, b, b_values, metric, confidence=1 - 2 * (1 - self.confidence))
         wide = self._difference(a, a_values, b, b_values, metric)
         outcome = self._unless_at_chance(stats.decide_equivalent(tost, wide, band), metric, a_values, b_values)
         self._compare(f"{a} - {b} ({metric})", tost, band, outcome, "equivalent")
@@ -467,7 +487,7 @@ class Claim:
         outcomes = []
         for i, a in enumerate(labels):
             for b in labels[i + 1:]:
-                tost = self._difference(a, values[a], b, values[b], metric, 1 - 2 * (1 - stats.CONFIDENCE))
+                tost = self._difference(a, values[a], b, values[b], metric, 1 - 2 * (1 - self.confidence))
                 wide = self._difference(a, values[a], b, values[b], metric)
                 outcomes.append(self._unless_at_chance(stats.decide_equivalent(tost, wide, band), metric,
                                                        values[a], values[b]))
@@ -551,7 +571,8 @@ class Claim:
             outcome = stats.decide_at_least(iv, target)
         else:
             records = _records(measured)
-            iv = stats.one_sided_bounds(values, correct=records[0] if records and len(values) == 1 else None)
+            iv = stats.one_sided_bounds(values, self.confidence,
+                                        correct=records[0] if records and len(values) == 1 else None)
             outcome = stats.decide_at_least(iv, target)
         mean = float(np.mean(values))
         self._row(label=label, reported=bound, measured=mean, delta=mean - bound, tolerance=slack,
@@ -568,10 +589,10 @@ class Claim:
         __tracebackhide__ = True
         slack = self._tolerance_value("abs")
         target = bound - slack
-        iv = self._difference(a, a_values, b, b_values, metric, confidence=2 * stats.CONFIDENCE - 1)
+        iv = self._difference(a, a_values, b, b_values, metric, confidence=2 * self.confidence - 1)
         if math.isfinite(iv.estimate) and not iv.method.startswith("divergence"):
-            iv = stats.Interval(iv.estimate, iv.low, iv.high, iv.n, f"one-sided {stats.CONFIDENCE:.0%} bounds: "
-                                + iv.method, stats.CONFIDENCE, iv.p_value, iv.noise)
+            iv = stats.Interval(iv.estimate, iv.low, iv.high, iv.n, f"one-sided {_level(self.confidence)} bounds: "
+                                + iv.method, self.confidence, iv.p_value, iv.noise)
         outcome = stats.decide_at_least(iv, target)
         self._row(label=label, reported=bound, measured=iv.estimate, delta=iv.estimate - bound, tolerance=slack,
                   n=iv.n, spread=_spread([x - y for x, y in zip(_values(a_values), _values(b_values))]),
@@ -586,3 +607,14 @@ class Claim:
         bad = [r["label"] for r in self.finding.rows if not r.get("ok")]
         self._conclude(stats.combine(self._outcomes) if self._outcomes else stats.REPRODUCED,
                        f"{what}: {', '.join(bad) or 'none'} outside tolerance")
+
+    def reported_of(self, claim_id: str) -> Any:
+        """The `reported` value of another entry of this claim's report: a claim whose entry quotes no table draws
+        the table its report gives in another entry (a pruning curve over the table claim's cells, say)."""
+        other = self.context.entries.get(claim_id)
+        if other is None or other.report != self.entry.report:
+            where = "not in the session's reference" if other is None else \
+                f"of report {other.report}, not {self.entry.report}"
+            raise ReferenceError(f"claim {self.entry.id!r} reads the reported values of {claim_id!r}: {where} "
+                                 f"(only an entry of reference/{self.entry.source_file} can be read)")
+        return other.reported

@@ -20,7 +20,7 @@ from .. import settings as settings_module
 from ..claim.claim import Claim, ClaimCheckFailed, ClaimContext, ClaimInconclusive
 from ..reference.entries import all_claims
 from ..train.device import assign_worker_gpu, split_cpu_threads
-from . import budget, collection
+from . import adaptive, budget, collection
 from .config import add_options, can_train_full, make_store, recording, reference, settings_of
 from .controller import FINDING_KEY, PENDING_KEY, Controller
 from .queue import QueuePlanner, queue_wanted, register_drainer
@@ -54,6 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
             settings_module.set_for_child_processes("session", uuid.uuid4().hex[:12])
     config.pluginmanager.register(collection, "cifar-claims-collection")
     config.pluginmanager.register(collection.DatasetGate(), "cifar-claims-dataset-gate")
+    config.pluginmanager.register(adaptive, "cifar-claims-adaptive-seeding")
     if config.getoption("help"):
         return
     settings_of(config)  # bad option values: one usage error now, not one per test
@@ -78,7 +79,8 @@ def claim_context(pytestconfig: pytest.Config) -> ClaimContext:
     chosen = settings_of(pytestconfig)
     return ClaimContext(store=make_store(pytestconfig), base_seed=chosen.base_seed,
                         can_train_full=can_train_full(pytestconfig), device=chosen.device,
-                        data_root=chosen.data_root, download=chosen.download)
+                        data_root=chosen.data_root, download=chosen.download,
+                        entries=all_claims(reference(pytestconfig)))
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 from ..claim.claim import ClaimCheckFailed
+from ..findings import read_findings
+from ..plan.adaptive_cost import adaptive_lines, adaptive_summary
 from ..plan.cost import DeviceRate, build_plan, resolve_rate, summary_lines, write_plan
 from ..plan.recording import RecordingStore
 from ..runs.store import stored_results
@@ -34,6 +36,7 @@ class PlanState:
     store: RecordingStore | None = None
     requests: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> {spec, claims, cached}
     stopped: dict[str, str] = field(default_factory=dict)  # nodeid -> why its body ended early
+    looks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # 'id [tier]' -> looks (adaptive seeding)
     lines: list[str] = field(default_factory=list)  # the summary, printed at the end
 
 
@@ -90,7 +93,7 @@ def pytest_runtest_call(item: pytest.Item):
     claim = item.funcargs["claim"]
     requests = state.store.take() if state.store else []
     item.user_properties.append((REQUESTS_KEY, json.dumps({
-        "claim": f"{claim.entry.id} [{claim.tier}]", "stopped": stopped,
+        "claim": f"{claim.entry.id} [{claim.tier}]", "stopped": stopped, "looks": claim.finding.looks,
         "runs": [{"key": r.spec.key, "spec": r.spec.to_dict(), "cached": r.cached} for r in requests],
     })))
     return None
@@ -138,6 +141,8 @@ class PlanSession:
         recorded = json.loads(props[REQUESTS_KEY])
         if recorded["stopped"]:
             self.state.stopped[report.nodeid] = recorded["stopped"]
+        if recorded.get("looks"):
+            self.state.looks[recorded["claim"]] = recorded["looks"]
         for run in recorded["runs"]:
             entry = self.state.requests.setdefault(run["key"], {"spec": run["spec"], "claims": set(),
                                                                 "cached": run["cached"]})
@@ -153,14 +158,28 @@ class PlanSession:
         plan = build_plan(requests, self.rate or self._resolve_rate(), workers, self.state.stopped, selection={
             "args": list(config.invocation_params.args), "markexpr": config.getoption("markexpr"),
             "keyword": config.getoption("keyword"), "runs": str(chosen.runs.expanduser().resolve())})
+        lines = summary_lines(plan)
+        if chosen.seeds_until_decided:
+            plan["adaptive"] = adaptive_summary(plan["runs"], self.state.looks, _last_findings(chosen.report_dir))
+            plan["adaptive"]["seeds_until_decided"] = chosen.seeds_until_decided
+            lines += adaptive_lines(plan["adaptive"], plan["summary"]["device"])
         json_path, csv_path = write_plan(plan, Path(chosen.plan_dir))
-        self.state.lines = summary_lines(plan) + [f"plan: written to {json_path} and {csv_path}"]
+        self.state.lines = lines + [f"plan: written to {json_path} and {csv_path}"]
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.state.lines:
             terminalreporter.section("plan")
             for line in self.state.lines:
                 terminalreporter.write_line(line)
+
+
+def _last_findings(report_dir: Path) -> dict[str, dict[str, Any]]:
+    """'id [tier]' -> the report directory's last finding of it (none when there is no findings.json yet)."""
+    path = Path(report_dir) / "findings.json"
+    if not path.is_file():
+        return {}
+    found, _ = read_findings([path])
+    return {f"{f.claim_id} [{f.tier}]": f.to_dict() for f in found}
 
 
 def _xdist_workers(config: pytest.Config) -> int | None:

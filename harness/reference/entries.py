@@ -75,6 +75,7 @@ class ClaimEntry:
     conflicts_with: tuple[str, ...] = ()
     agrees_with: tuple[str, ...] = ()  # claims of other reports that say the same (the report's consensus chapter)
     suite_check: str | None = None  # a check the suite adds on top of the report (why): counted apart from its claims
+    contradicts: str | None = None  # the report contradicts itself: the two places that disagree ('Table 1 vs Sec. 3.2')
 
     def plan(self, tier: str) -> TierPlan | None:
         return self.tiers.get(tier)
@@ -231,7 +232,7 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
     if not cid.startswith(short + "/"):
         raise _fail(path, cid, "id", f"must start with {short + '/'!r} (the report's number)")
     known = {"id", "statement", "location", "kind", "reported", "tiers", "recipe", "expect", "why", "conflicts_with",
-             "agrees_with", "expect_tiers", "suite_check"}
+             "agrees_with", "expect_tiers", "suite_check", "contradicts"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, cid, sorted(unknown)[0], f"unknown field; allowed: {', '.join(sorted(known))}")
@@ -275,11 +276,16 @@ def _claim(raw: Any, path: Path, report: str, index: int) -> ClaimEntry:
     suite_check = raw.get("suite_check")
     if suite_check is not None and not (isinstance(suite_check, str) and suite_check.strip()):
         raise _fail(path, cid, "suite_check", "expected why the suite adds this check (the report does not claim it), as text")
+    contradicts = raw.get("contradicts")
+    if contradicts is not None and not (isinstance(contradicts, str) and contradicts.strip()):
+        raise _fail(path, cid, "contradicts", "expected the two places of the report that disagree, as text "
+                                              "(e.g. 'Table 1 vs Sec. 3.2')")
     entry = ClaimEntry(id=cid, report=report, statement=statement.strip(), location=location, kind=kind,
                        reported=reported, tiers=tiers, recipe=recipe, expect=expect,
                        why=why.strip() if isinstance(why, str) else None, source_file=path.name,
                        conflicts_with=tuple(conflicts), agrees_with=tuple(links["agrees_with"]),
-                       suite_check=suite_check.strip() if suite_check else None)
+                       suite_check=suite_check.strip() if suite_check else None,
+                       contradicts=contradicts.strip() if contradicts else None)
     for tier, plan in tiers.items():
         if runnable(entry, plan) and not plan.tolerance:
             reads = " or ".join(KIND_TOLERANCES[kind])
