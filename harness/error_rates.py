@@ -24,8 +24,8 @@ ERROR_RATES: dict[str, dict[int, dict[str, float | None]]] = {
                    2: {"reproduced": 0.033, "not-reproduced": 0.017},
                    3: {"reproduced": 0.032, "not-reproduced": 0.015},
                    5: {"reproduced": 0.033, "not-reproduced": 0.015}},
-    "at-least": {1: {"reproduced": 0.060, "not-reproduced": 0.050}, 2: {"reproduced": 0.038, "not-reproduced": 0.058},
-                 3: {"reproduced": 0.054, "not-reproduced": 0.055}, 5: {"reproduced": 0.048, "not-reproduced": 0.044}},
+    "at-least": {1: {"reproduced": 0.060, "not-reproduced": 0.050}, 2: {"reproduced": 0.035, "not-reproduced": 0.040},
+                 3: {"reproduced": 0.036, "not-reproduced": 0.032}, 5: {"reproduced": 0.041, "not-reproduced": 0.031}},
     "consistent": {1: {"reproduced": None, "not-reproduced": 0.536}, 2: {"reproduced": None, "not-reproduced": 0.046},
                    3: {"reproduced": None, "not-reproduced": 0.052}, 5: {"reproduced": None, "not-reproduced": 0.041}},
 }

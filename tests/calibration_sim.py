@@ -9,9 +9,9 @@ that of a one-arm threshold is the arm's expected accuracy on the claim's own te
 
 Each claim draws SEEDS_MAX seeds per arm and a cell at n seeds reads the first n, so the cells at
 1, 2, 3 and 5 seeds share draws (each cell is still a set of independent claims). The decisions run
-through the harness's own variance parts and half widths (stats.paired_parts, stats.paired_half_width)
-vectorised over claims; tests/test_calibration.py checks that they agree with the scalar stats
-functions claim.py calls. `OLD_RULE` is the pre-fix rule (one t quantile on n - 1 df for the whole
+through the harness's own variance parts and half widths (stats.paired_parts, stats.seed_var_floor,
+stats.paired_half_width) vectorised over claims; tests/test_calibration.py checks that they agree with the
+scalar stats functions claim.py calls. `OLD_RULE` is the pre-fix rule (one t quantile on n - 1 df for the whole
 standard error), kept here only as a comparison.
 """
 from __future__ import annotations
@@ -58,13 +58,14 @@ class Draw:
 
 
 def draw(rng: np.random.Generator, claims: int, images: int, differences: list[float],
-         seed_sd: float = REALISTIC_SEED_SD) -> Draw:
-    """Arms at the given population accuracy differences from the first (differences[0] is 0)."""
+         seed_sd: float = REALISTIC_SEED_SD, seeds: int = SEEDS_MAX) -> Draw:
+    """Arms at the given population accuracy differences from the first (differences[0] is 0), `seeds`
+    seeds per arm (more for the sequential rule's later looks, tests/sequential_sim.py)."""
     shifts = [shift_for(d, seed_sd) for d in differences]
     difficulty = rng.normal(IMAGE_MEAN, IMAGE_SD, (claims, 1, images)).astype(np.float32)
     hits, truth = [], []
     for s in shifts:
-        u = rng.normal(0.0, seed_sd, (claims, SEEDS_MAX, 1)).astype(np.float32)
+        u = rng.normal(0.0, seed_sd, (claims, seeds, 1)).astype(np.float32)
         p = special.expit(difficulty + np.float32(s) + u)
         hits.append(rng.random(p.shape, dtype=np.float32) < p)
         grid = difficulty[:, 0, :, None] + np.float32(s) + np.float32(seed_sd) * _SEED_NODES.astype(np.float32)
@@ -148,10 +149,19 @@ def combine(*outcomes: np.ndarray) -> np.ndarray:
 
 
 def one_sided_bounds(values: np.ndarray, hits_first: np.ndarray | None = None,
-                     confidence: float = stats.CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
-    """stats.one_sided_bounds elementwise: t bounds over seeds, or Clopper-Pearson for one run."""
+                     confidence: float = stats.CONFIDENCE,
+                     hits: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """stats.one_sided_bounds elementwise: over seeds with the runs' per-image correctness `hits` (claims,
+    seeds, images) as Claim.check_at_least gives it (the seeds' variance floored at its per-image part, the
+    normal quantile where the floor binds), t bounds over seeds without; Clopper-Pearson for one run."""
     n = values.shape[1]
     mean = values.mean(axis=1)
+    if n >= 2 and hits is not None:
+        k = hits.sum(axis=1, dtype=np.float64)  # per image, the seeds that get it right: variance k(n-k)/(n(n-1))
+        per_image = (k * (n - k)).mean(axis=1) / (n * (n - 1))
+        seed_var, known = stats.seed_var_floor(values.var(axis=1, ddof=1), per_image, hits.shape[2])
+        half, _, _ = stats.paired_half_width(seed_var, known, 0.0, n, 2 * confidence - 1)
+        return mean - half, mean + half
     if n >= 2:
         half = sps.t.ppf(confidence, n - 1) * values.std(axis=1, ddof=1) / math.sqrt(n)
         return mean - half, mean + half
@@ -257,7 +267,7 @@ def measure(seed: int = 20240611, claims: int = CLAIMS) -> list[dict]:
         # threshold: one arm's one-sided bounds against its own test set's expected accuracy (null), and
         # against a level 3 points below it (the claim holds); the population accuracy as a second reading
         values = accuracies(x0, 1, n)
-        low, high = one_sided_bounds(values, x0.hits[1][:, 0])
+        low, high = one_sided_bounds(values, x0.hits[1][:, 0], hits=x0.hits[1][:, :n])
         truth_acc = x0.truth_acc[1]
         rows.append(_row("at-least (threshold)", "at-least", n, "null", decide_at_least(low, high, truth_acc)))
         rows.append(_row("at-least (threshold)", "at-least", n, "effect",

@@ -61,7 +61,7 @@ def test_an_inconclusive_check_takes_looks_until_it_decides_and_a_default_sessio
     assert [look["confidence"] for look in found["looks"]] == [round(design.confidence(k), 6) for k in range(3)]
     assert found["seeds"] == 5 and [c["n"] for c in found["comparisons"]] == [5]  # only the deciding look's evidence
     assert found["comparisons"][0]["confidence"] == design.confidence(2)
-    assert "pocock" in found["stopping_rule"] and "2, 3, 5, 8" in found["stopping_rule"]
+    assert "obrien-fleming" in found["stopping_rule"] and "2, 3, 5, 8" in found["stopping_rule"]
 
 
 def test_a_bad_seeds_until_decided_is_a_usage_error(tmp_path):
@@ -96,3 +96,20 @@ def test_the_report_says_which_look_decided():
     cut = looks[:1] + [{"look": 2, "seeds": 3, "outcome": "not run: cached-only"}]
     assert looks_text({"looks": cut}) == "undecided after look 1 (2 seeds per arm); a later look could not run"
     assert looks_text({"looks": []}) == ""
+
+
+def test_the_plan_splits_reference_expected_and_worst_runs():
+    from harness.plan.adaptive_cost import adaptive_summary
+    runs = [{"key": k, "cached": False, "est_seconds": 3600.0, "flop": 1e15, "claims": claims}
+            for k, claims in (("a0", ["x [full]"]), ("a1", ["x [full]"]), ("a2", ["x [full]", "y [full]"]),
+                              ("a3", ["x [full]"]))]
+    looks = {"x [full]": [{"seeds": 2, "runs": ["a0", "a1"]}, {"seeds": 3, "runs": ["a0", "a1", "a2"]},
+                          {"seeds": 5, "runs": ["a0", "a1", "a2", "a3"]}]}
+    inconclusive = {"verdict": "inconclusive", "comparisons": [{"outcome": "inconclusive", "seeds_needed": 3}]}
+    s = adaptive_summary(runs, looks, {"x [full]": inconclusive})
+    # a2 is also a run of claim y, which takes no second look: it is in the reference case
+    assert (s["reference"]["runs"], s["expected"]["runs"], s["worst"]["runs"]) == (3, 3, 4)
+    assert s["claims"]["x [full]"]["expected_look"] == 2 and s["worst"]["device_hours"] == 4.0
+    assert adaptive_summary(runs, looks, {})["expected"]["runs"] == 4  # no finding yet: the worst case
+    decided = {"verdict": "reproduced", "comparisons": [{"outcome": "reproduced"}]}
+    assert adaptive_summary(runs, looks, {"x [full]": decided})["claims"]["x [full]"]["expected_look"] == 1

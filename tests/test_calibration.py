@@ -52,13 +52,25 @@ def test_the_simulated_decisions_are_those_of_the_stats_functions():
                             (iv.noise.seed_var, iv.noise.fixed_var, iv.noise.floor, iv.noise.seed_df)))
         values = sim.accuracies(d, 1, n)
         low, high = sim.one_sided_bounds(values, d.hits[1][:, 0])
+        floored = sim.one_sided_bounds(values, d.hits[1][:, 0], hits=d.hits[1][:, :n])
         for c in range(12):
             iv = stats.one_sided_bounds(list(values[c]), correct=d.hits[1][c, 0] if n == 1 else None)
             assert (low[c], high[c]) == pytest.approx((iv.low, iv.high), abs=1e-9)
+            iv = stats.one_sided_bounds(list(values[c]), correct=d.hits[1][c, 0] if n == 1 else None,
+                                        records=list(d.hits[1][c, :n]) if n >= 2 else None)
+            assert (floored[0][c], floored[1][c]) == pytest.approx((iv.low, iv.high), abs=1e-9)
             if n >= 2:
                 pi = stats.prediction_interval(list(values[c]))
                 inside = sim.within(values[c:c + 1], np.array([pi.high - 1e-4]), 0.0)
                 assert inside[0] == 1
+    # two seeds with identical accuracy (different images right): the floor binds, the normal quantile
+    tied = d.hits[1][:1, :2].copy()
+    tied[0, 1] = np.roll(tied[0, 0], 1)
+    values = tied.mean(axis=2, dtype=np.float64)
+    low, high = sim.one_sided_bounds(values, tied[:, 0], hits=tied)
+    iv = stats.one_sided_bounds(list(values[0]), records=list(tied[0]))
+    assert values[0, 0] == values[0, 1] and iv.noise.seed_df is None and iv.low < iv.estimate < iv.high
+    assert (low[0], high[0]) == pytest.approx((iv.low, iv.high), abs=1e-9)
     outcomes = [(1.0, 2.0, 2.0, 0.0), (-1.0, 0.5, 0.5, 0.0), (-1.0, -0.5, 0.5, 0.0)]
     for low, high, refute_high, margin in outcomes:
         iv, refute = stats.Interval(0, low, high, 2, "t"), stats.Interval(0, low, refute_high, 2, "t")

@@ -62,6 +62,37 @@ def test_one_sided_bounds_and_the_binomial_bound_of_one_run():
     assert stats.decide_at_least(one, 0.955) == stats.INCONCLUSIVE
 
 
+def test_tied_seeds_of_a_threshold_take_the_per_image_floor_on_the_normal_quantile():
+    # two seeds at 960 of 1,000 images, 40 + 40 images right in one seed only: each of those 80 images has
+    # variance 0.5 over the two seeds, so the floor is 80 * 0.5 / 1000 / 1000 = 4e-5 for one run's accuracy
+    first = np.array([1] * 960 + [0] * 40, dtype=bool)
+    second = np.roll(first, 40)
+    tied = stats.one_sided_bounds([0.96, 0.96], records=[first, second])
+    half = 1.644854 * math.sqrt(4e-5 / 2)  # z(0.95): the variance is known from the images
+    assert tied.low == pytest.approx(0.96 - half, abs=1e-6) and tied.high == pytest.approx(0.96 + half, abs=1e-6)
+    assert tied.noise == stats.Noise(pytest.approx(4e-5), None, 0.0, pytest.approx(4e-5))
+    assert "normal quantile" in tied.method
+    bare = stats.one_sided_bounds([0.96, 0.96])  # without records: a zero-width bound that reaches 0.96
+    assert bare.low == bare.high == 0.96 and stats.decide_at_least(bare, 0.96) == stats.REPRODUCED
+    assert stats.decide_at_least(tied, 0.96) == stats.INCONCLUSIVE
+    assert stats.decide_at_least(tied, 0.95) == stats.REPRODUCED
+    # the power works from the floor: at least what a known variance gives (more seeds would show a spread)
+    mde, needed = stats.power_summary(tied, 0.965, "at-least", stats.INCONCLUSIVE)
+    assert mde > (1.644854 + 0.841621) * math.sqrt(2e-5) and 2 < needed < 20
+    with pytest.raises(ValueError):
+        stats.one_sided_bounds([0.96, 0.96, 0.96], records=[first, second])
+
+
+def test_a_threshold_seed_spread_over_the_floor_keeps_t_on_n_minus_1_df():
+    # 0.95 and 0.97 with nested right images: floor 20 * 0.5 / 1000 / 1000 = 1e-5 under a spread of 2e-4
+    first = np.array([1] * 950 + [0] * 50, dtype=bool)
+    second = np.array([1] * 970 + [0] * 30, dtype=bool)
+    iv = stats.one_sided_bounds([0.95, 0.97], records=[first, second])
+    t = stats.one_sided_bounds([0.95, 0.97])
+    assert iv.low == pytest.approx(0.96 - 6.313752 * 0.01, abs=1e-6) and iv.low == pytest.approx(t.low, abs=1e-9)
+    assert iv.noise.seed_df == 1 and iv.noise.floor == pytest.approx(1e-5) and iv.noise.seed_var == pytest.approx(2e-4)
+
+
 def test_decisions_and_their_combination():
     iv = stats.Interval(0.02, 0.01, 0.03, 3, "t")
     assert stats.decide_better(iv, margin=0.0) == stats.REPRODUCED

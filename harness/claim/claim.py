@@ -572,7 +572,8 @@ class Claim:
         else:
             records = _records(measured)
             iv = stats.one_sided_bounds(values, self.confidence,
-                                        correct=records[0] if records and len(values) == 1 else None)
+                                        correct=records[0] if records and len(values) == 1 else None,
+                                        records=records if records and len(values) >= 2 else None)
             outcome = stats.decide_at_least(iv, target)
         mean = float(np.mean(values))
         self._row(label=label, reported=bound, measured=mean, delta=mean - bound, tolerance=slack,

@@ -12,8 +12,9 @@ claim beyond the claim's margin, *not-reproduced* when the interval rules the cl
   this covers the test-set sample only, not seed-to-seed variance, and says so;
 - equivalence ("not significant", "similar"): two one-sided tests against the margin, i.e.
   the 90% interval inside (-margin, margin);
-- thresholds ("reaches 96%"): one-sided 95% bounds (t over seeds, or the binomial bound of
-  one run's test accuracy);
+- thresholds ("reaches 96%"): one-sided 95% bounds (t over seeds, the seeds' variance floored at
+  the per-image part the runs' per-image correctness shows, so tied seeds do not give a zero-width
+  bound; or the binomial bound of one run's test accuracy);
 - absolute cells: the prediction interval for one further run (t over seeds), widened by the
   tolerance and by the report's rounding, must contain the reported value.
 
@@ -229,17 +230,37 @@ def prediction_interval(values: Sequence[float], confidence: float = CONFIDENCE)
     return Interval(mean, mean - half, mean + half, n, f"prediction interval for one run from {n} seeds", confidence)
 
 
+def seed_var_floor(spread, per_image_seed_var, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The variance of one run's accuracy over seeds on a fixed test set, floored at its per-image
+    Bernoulli part (elementwise on arrays, as the calibration simulates it).
+
+    Each image's correctness varies from seed to seed, so a run's accuracy on m images varies at least
+    by the mean over images of that variance (ddof 1 over seeds), over m: two seeds that happen to tie
+    do not measure a variance of 0. Returns (seed_var, known): the larger of the seeds' sample variance
+    `spread` and the floor, and True where the floor binds (the variance is then known from the images:
+    hundreds of them, effectively infinite df)."""
+    spread = np.asarray(spread, float)
+    floor = np.asarray(per_image_seed_var, float) / m
+    return np.maximum(spread, floor), spread <= floor
+
+
 def one_sided_bounds(values: Sequence[float], confidence: float = CONFIDENCE,
-                     correct: np.ndarray | None = None) -> Interval:
+                     correct: np.ndarray | None = None, *,
+                     records: Sequence[np.ndarray] | None = None) -> Interval:
     """Lower and upper one-sided bounds (each at `confidence`) of a mean over seeds.
 
-    With one seed and its per-image correctness, the Clopper-Pearson bounds of that run's
-    test accuracy (test-set noise only); with one seed and nothing else, unbounded.
+    Over 2+ seeds with each run's per-image correctness (`records`), the seeds' variance is floored at
+    its per-image part (seed_var_floor): where the floor binds the variance is known from the images and
+    the bounds take the normal quantile, otherwise t on n - 1 df (as paired_t_with_test_set). Without
+    records, t bounds over seeds. With one seed and its per-image correctness, the Clopper-Pearson bounds
+    of that run's test accuracy (test-set noise only); with one seed and nothing else, unbounded.
     """
     xs = _finite(values)
     n = len(xs)
     mean = float(np.mean(xs))
     two_sided = 2 * confidence - 1
+    if n >= 2 and records is not None:
+        return _floored_bounds(xs, records, confidence)
     if n >= 2:
         iv = mean_interval(xs, two_sided)
         return Interval(mean, iv.low, iv.high, n, f"one-sided {confidence:.0%} t bounds over {n} seeds", confidence,
@@ -251,6 +272,24 @@ def one_sided_bounds(values: Sequence[float], confidence: float = CONFIDENCE,
                         f"one run: one-sided {confidence:.0%} Clopper-Pearson bounds on {len(correct)} test images "
                         f"(test-set noise only)", confidence, noise=Noise(mean * (1 - mean) / len(correct), None))
     return Interval(mean, -math.inf, math.inf, 1, "1 seed: no noise estimate", confidence)
+
+
+def _floored_bounds(xs: list[float], records: Sequence[np.ndarray], confidence: float) -> Interval:
+    """one_sided_bounds over n >= 2 seeds with the per-image floor of the seeds' variance."""
+    n, mean = len(xs), float(np.mean(xs))
+    if len(records) != n:
+        raise ValueError(f"{n} seeds need {n} per-image records (got {len(records)})")
+    hits = np.stack([np.asarray(r, dtype=float) for r in records])
+    per_image, m = float(np.mean(np.var(hits, axis=0, ddof=1))), hits.shape[1]
+    seed_var, known = seed_var_floor(float(np.var(xs, ddof=1)), per_image, m)
+    half, se, df = (float(v) for v in paired_half_width(seed_var, known, 0.0, n, 2 * confidence - 1))
+    noise = Noise(float(seed_var), None if bool(known) else n - 1, 0.0, per_image / m)
+    quantile = "normal quantile" if not math.isfinite(df) else f"t on {df:.0f} df"
+    method = (f"one-sided {confidence:.0%} bounds over {n} seeds, the seed variance floored at the per-image "
+              f"variance over {m} images ({quantile})")
+    if se == 0.0:
+        return Interval(mean, mean, mean, n, method + ": no variance in seeds or images", confidence, noise=noise)
+    return Interval(mean, mean - half, mean + half, n, method, confidence, noise=noise)
 
 
 # -- decisions ---------------------------------------------------------------------------------

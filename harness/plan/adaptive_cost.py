@@ -37,7 +37,7 @@ def adaptive_summary(runs: Iterable[Mapping[str, Any]], looks_by_claim: Mapping[
                      findings: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Runs and device-hours to train for the reference looks, the expected case and the worst case.
 
-    `runs`: the plan's runs (key, cached, est_seconds, flop); `looks_by_claim`: 'id [tier]' -> its looks (each
+    `runs`: the plan's runs (key, cached, est_seconds, flop, claims); `looks_by_claim`: 'id [tier]' -> its looks (each
     with the keys it asked for); `findings`: 'id [tier]' -> its last finding."""
     by_key = {r["key"]: r for r in runs}
     later: set[str] = set()
@@ -53,7 +53,8 @@ def adaptive_summary(runs: Iterable[Mapping[str, Any]], looks_by_claim: Mapping[
         expected_extra |= set(looks[k]["runs"]) - set(looks[0]["runs"])
         stops[claim] = {"expected_look": k + 1, "seeds": looks[k]["seeds"], "worst_seeds": looks[-1]["seeds"],
                         "why": why}
-    base = (set(by_key) - later) | first
+    fixed = {k for k, r in by_key.items() if any(c not in looks_by_claim for c in r.get("claims", ()))}
+    base = (set(by_key) - later) | first | fixed  # a run of a claim with one look is in every case
 
     def cost(keys: set[str]) -> dict[str, float]:
         todo = [by_key[k] for k in keys if k in by_key and not by_key[k]["cached"]]
