@@ -86,7 +86,8 @@ def measure(runs: list[np.ndarray], flat: list[np.ndarray], seed_counts: list[in
         for r in range(reps):
             block = runs[(n + 1) * r:(n + 1) * (r + 1)]
             values = [float(x.mean()) for x in block[:n]]
-            iv = stats.one_sided_bounds(values, correct=block[0] if n == 1 else None)
+            iv = stats.one_sided_bounds(values, correct=block[0] if n == 1 else None,
+                                        records=block[:n] if n >= 2 else None)  # as Claim.check_at_least
             at_least.append(stats.decide_at_least(iv, truth))
             if n >= 2:
                 pi = stats.prediction_interval(values)
