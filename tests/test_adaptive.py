@@ -113,3 +113,10 @@ def test_the_plan_splits_reference_expected_and_worst_runs():
     assert adaptive_summary(runs, looks, {})["expected"]["runs"] == 4  # no finding yet: the worst case
     decided = {"verdict": "reproduced", "comparisons": [{"outcome": "reproduced"}]}
     assert adaptive_summary(runs, looks, {"x [full]": decided})["claims"]["x [full]"]["expected_look"] == 1
+
+
+def test_the_run_queue_plans_only_the_reference_looks():
+    from harness.plan.run_queue import reference_looks_only
+    assert reference_looks_only(["claims", "-m", "full", "--seeds-until-decided", "8", "-k", "x"]) == \
+        ["claims", "-m", "full", "-k", "x"]
+    assert reference_looks_only(["claims", "--seeds-until-decided=8"]) == ["claims"]

@@ -49,12 +49,28 @@ def start_plan(args: list[str], cwd: str | os.PathLike, out_dir: Path,
 
     `plan_device` ("cpu" for a session that trains on the CPU) stands in for $REPRO_PLAN_DEVICE, so
     that the estimate is for the device the runs train on; a --plan-device among `args` still wins."""
-    command = [sys.executable, "-m", "pytest", *args, "--plan", "--plan-dir", str(out_dir),
+    command = [sys.executable, "-m", "pytest", *reference_looks_only(args), "--plan", "--plan-dir", str(out_dir),
                "-n", "0", "-q", "-p", "no:cacheprovider"]
     env = settings.set_for_child_processes("run_queue", "off", dict(os.environ))
+    settings.set_for_child_processes("seeds_until_decided", "0", env)
     if plan_device:
         settings.set_for_child_processes("plan_device", plan_device, env)
     return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def reference_looks_only(args: list[str]) -> list[str]:
+    """The session's arguments less `--seeds-until-decided`: the queue trains the runs of each claim's first look
+    (its reference seeds); a later look is only needed when the first does not decide, and its claim's test trains
+    it then. Queuing every look would train the worst case up front."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--seeds-until-decided":
+            skip = True
+        elif not arg.startswith("--seeds-until-decided="):
+            out.append(arg)
+    return out
 
 
 def read_plan(process: subprocess.Popen, out_dir: Path) -> list[dict[str, Any]]:
