@@ -11,19 +11,9 @@ from harness.reference.entries import ReferenceError, all_claims, load_all, load
 from harness.runs.store import RunStore
 from reports import verdicts
 from reports.build import render_html
+from tests.test_reference import GOOD
 
-ENTRY = """
-report: 999_test
-title: A test report
-claims:
-  - id: 999/a-claim
-    statement: "A beats B."
-    location: Table 1
-    kind: ordering
-    reported: {a: 0.9, b: 0.8}
-    tiers:
-      fast: {seeds: 2, tolerance: {margin: 0.0, why: directional}}
-"""
+ENTRY = GOOD  # one claim of a scratch report (tests/test_reference.py)
 LONG_TITLE = ("Project 2 Report: MyNet and MyResNet9 on CIFAR-10, VGG with BatchNorm, DessiLBI on LeNet-MNIST, "
               "and the pruning tables that close it")
 

@@ -185,6 +185,11 @@ def paired_t_with_test_set(differences: Sequence[float], a_correct: Sequence[np.
     dfs = "inf" if not math.isfinite(df) else f"{df:.1f}"
     method = (f"interval of the paired difference over {n} seeds with the test-set sampling variance over "
               f"{m} images (Welch-Satterthwaite df {dfs})")
+    return _centred(mean, half, se, n, method, confidence, noise)
+
+
+def _centred(mean: float, half: float, se: float, n: int, method: str, confidence: float, noise: Noise) -> Interval:
+    """mean +- half; a zero standard error (no variance in seeds or images) says so in the method."""
     if se == 0.0:
         return Interval(mean, mean, mean, n, method + ": no variance in seeds or images", confidence, noise=noise)
     return Interval(mean, mean - half, mean + half, n, method, confidence, noise=noise)
@@ -287,9 +292,7 @@ def _floored_bounds(xs: list[float], records: Sequence[np.ndarray], confidence: 
     quantile = "normal quantile" if not math.isfinite(df) else f"t on {df:.0f} df"
     method = (f"one-sided {confidence:.0%} bounds over {n} seeds, the seed variance floored at the per-image "
               f"variance over {m} images ({quantile})")
-    if se == 0.0:
-        return Interval(mean, mean, mean, n, method + ": no variance in seeds or images", confidence, noise=noise)
-    return Interval(mean, mean - half, mean + half, n, method, confidence, noise=noise)
+    return _centred(mean, half, se, n, method, confidence, noise)
 
 
 # -- decisions ---------------------------------------------------------------------------------
