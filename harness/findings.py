@@ -93,6 +93,10 @@ class Figure:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+# What one look of adaptive seeding records (harness/pytest_plugin/adaptive.py): the next look starts without it.
+LOOK_EVIDENCE = ("rows", "comparisons", "runs", "figures", "notes", "skip_reason", "seeds")
+
+
 @dataclass
 class Finding:
     claim_id: str
@@ -164,12 +168,19 @@ class Finding:
         self.verdict = verdict_for(outcome, self.expect)
         return self
 
-    def reset_evidence(self) -> None:
-        """Empty the evidence of a look that did not decide, before the next look records its own; the notes
-        the claim had before any evidence (an `underpowered:` declaration) stay."""
+    def take_evidence(self) -> dict[str, Any]:
+        """Hand over the evidence of a look that did not decide and start the next look empty; the notes the claim
+        had before any evidence (an `underpowered:` declaration) stay. `put_back` restores what this returns."""
+        kept = {name: getattr(self, name) for name in LOOK_EVIDENCE}
         self.rows, self.comparisons, self.runs, self.figures = [], [], [], []
         self.notes = [n for n in self.notes if n.startswith("underpowered:")]
         self.skip_reason = None
+        return kept
+
+    def put_back(self, kept: dict[str, Any]) -> None:
+        """The evidence `take_evidence` handed over, back in place (a later look that could not run)."""
+        for name, value in kept.items():
+            setattr(self, name, value)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from harness.claim import stats
-from harness.claim.sequential import SPENDING, Design, naive_confidences
+from harness.claim.sequential import SPENDING, Design
 from tests import calibration_sim as sim
 
 START = 2  # the fast tier's reference seed count
@@ -55,7 +55,7 @@ def sequential_rule(most: int, spending: str, start: int = START) -> Rule:
 def naive_rule(most: int, start: int = START) -> Rule:
     """A look after every added seed, each at the fixed 95%."""
     looks = tuple(range(start, most + 1))
-    return Rule(NAIVE, looks, tuple(naive_confidences(looks)))
+    return Rule(NAIVE, looks, tuple(stats.CONFIDENCE for _ in looks))
 
 
 def fixed_rule(n: int) -> Rule:

@@ -120,3 +120,17 @@ def test_the_run_queue_plans_only_the_reference_looks():
     assert reference_looks_only(["claims", "-m", "full", "--seeds-until-decided", "8", "-k", "x"]) == \
         ["claims", "-m", "full", "-k", "x"]
     assert reference_looks_only(["claims", "--seeds-until-decided=8"]) == ["claims"]
+
+
+def test_a_look_that_cannot_run_leaves_the_last_look_that_did(tmp_path):
+    skipping = TEST.replace("    seeds = claim.seeds()\n",
+                            "    seeds = claim.seeds()\n    if len(seeds) > 3:\n        pytest.skip('run missing')\n")
+    project = scratch(tmp_path, ENTRY, skipping)
+    done = run_pytest(project, "claims", "-m", "fast", "--report-dir", "out", "--no-report",
+                      "--seeds-until-decided", "8")
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = findings_of(project, "out")[("999/a-beats-b", "fast")]
+    assert found["verdict"] == "inconclusive" and found["seeds"] == 3
+    assert [c["n"] for c in found["comparisons"]] == [3]  # the evidence of the look at 3 seeds, put back
+    assert [(look["seeds"], look["outcome"]) for look in found["looks"]] == \
+        [(2, "inconclusive"), (3, "inconclusive"), (5, "not run: run missing")]

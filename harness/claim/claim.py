@@ -165,13 +165,14 @@ class Claim:
         count = self.plan.seeds if self.seed_count is None else self.seed_count
         return [self.context.base_seed + i for i in range(count)]
 
-    def next_look(self, seeds: int, confidence: float) -> None:
+    def next_look(self, seeds: int, confidence: float) -> dict[str, Any]:
         """Start the check again at a later look of adaptive seeding: more seeds per arm, its own level, and a
-        finding emptied of the previous look's evidence (the looks themselves are kept in `finding.looks`)."""
+        finding emptied of the previous look's evidence, which this returns (`Finding.put_back` restores it; the
+        looks themselves are kept in `finding.looks`)."""
         self.seed_count, self.confidence = seeds, confidence
-        self.finding.reset_evidence()
         self._outcomes.clear()
         self._precisions.clear()
+        return self.finding.take_evidence()
 
     def spec(self, full_spec: Spec) -> Spec:
         """The report's recipe as this tier runs it."""

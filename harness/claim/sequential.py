@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 from scipy import stats as scipy_stats
 
@@ -102,8 +102,3 @@ class Design:
         return (f"group-sequential, {self.spending} alpha spending (Lan-DeMets) of {self.alpha:g} over looks at "
                 f"{', '.join(map(str, self.looks))} seeds per arm, union-bound boundaries; stop at the first decided "
                 f"look; level per look (seeds: level) {levels}")
-
-
-def naive_confidences(design_looks: Sequence[int], alpha: float = 0.05) -> list[float]:
-    """The rule the design replaces, for the benchmarks: every look at the fixed 1 - alpha."""
-    return [1 - alpha for _ in design_looks]

@@ -12,7 +12,6 @@ look's runs travel with the plan's requests (the expected cost weighs them, harn
 """
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -44,14 +43,6 @@ def _look(claim: Claim, design: Design, k: int, outcome: str) -> dict[str, Any]:
             "runs": sorted({r.key for r in claim.finding.runs})}
 
 
-def _restore(claim: Claim, kept: Any, k: int, design: Design, why: str) -> None:
-    """Put back the evidence of the last look that ran, and record the look that could not."""
-    looks = claim.finding.looks
-    for name in ("rows", "comparisons", "runs", "figures", "notes", "seeds", "skip_reason"):
-        setattr(claim.finding, name, getattr(kept, name))
-    claim.finding.looks = looks + [{"look": k + 1, "seeds": design.looks[k], "outcome": f"not run: {why}"[:300]}]
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     claim = pyfuncitem.funcargs.get("claim")
@@ -63,11 +54,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     rehearsing = recording(pyfuncitem.config)
     claim.finding.stopping_rule = design.rule()
     args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    kept = None  # the last undecided look's evidence, restored should a later look be unable to run
+    kept = None  # the last undecided look's evidence, put back should a later look be unable to run
     for k, seeds in enumerate(design.looks):
         if k:
-            kept = copy.deepcopy(claim.finding)
-            claim.next_look(seeds, design.confidence(k))
+            kept = claim.next_look(seeds, design.confidence(k))
         else:
             claim.seed_count, claim.confidence = seeds, design.confidence(0)
         claim.finding.seeds = seeds
@@ -81,8 +71,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         except Skipped as exc:  # a later look cannot run (a run missing under cached-only): the last verdict stands
             if kept is None:
                 raise
-            _restore(claim, kept, k, design, str(exc.msg))
-            raise ClaimInconclusive(f"{kept.skip_reason or 'inconclusive'} (look {k + 1}, {seeds} seeds per arm, "
+            claim.finding.put_back(kept)
+            claim.finding.looks.append({"look": k + 1, "seeds": seeds, "outcome": f"not run: {exc.msg}"[:300]})
+            raise ClaimInconclusive(f"{kept['skip_reason'] or 'inconclusive'} (look {k + 1}, {seeds} seeds per arm, "
                                     f"could not run: {exc.msg})", pytrace=False) from None
         except ClaimCheckFailed:
             claim.finding.looks.append(_look(claim, design, k, "not-reproduced"))
