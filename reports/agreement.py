@@ -78,11 +78,12 @@ def agreement(views: list[ClaimView], measured: dict[str, Any] | None = None) ->
 
 
 def tag(summary: dict[str, Any]) -> str | None:
-    """The short label every proxy verdict carries: 'proxies agreed with the full recipe in 9 of 12 pairs'."""
+    """The short label every proxy verdict carries, 'proxies vs full recipe: 9/12 agreed (15 pairs)': short, since it
+    repeats on every proxy row (page 1 spells the measurement out)."""
     if not summary["pairs"]:
         return None
-    return (f"proxies agreed with the full recipe in {summary['counts'][AGREE]} of {summary['decided']} decided "
-            f"pairs ({len(summary['pairs'])} pairs in all)")
+    return (f"proxies vs full recipe: {summary['counts'][AGREE]}/{summary['decided']} agreed "
+            f"({len(summary['pairs'])} pairs)")
 
 
 def is_proxy(view: ClaimView) -> bool:

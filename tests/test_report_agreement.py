@@ -31,7 +31,7 @@ def test_pairs_come_from_claims_with_both_tiers_and_earlier_measurements_fill_in
     assert [p["claim_id"] for p in summary["pairs"]] == ["005/a", "005/b", "005/z"]
     assert summary["counts"][agreement.AGREE] == 1 and summary["counts"][agreement.PROXY_DISAGREES] == 1
     assert summary["rate"] == 0.5 and summary["live"] == 2
-    assert agreement.tag(summary) == "proxies agreed with the full recipe in 1 of 2 decided pairs (3 pairs in all)"
+    assert agreement.tag(summary) == "proxies vs full recipe: 1/2 agreed (3 pairs)"
 
 
 def test_a_malformed_measurement_file_is_an_error_naming_it(tmp_path):
