@@ -1,8 +1,8 @@
 """Calibration with real training: how often the checks err on claims whose truth is known by design.
 
     nice -n 10 python benchmarks/calibration_real.py --replicates 30 --seeds 2 3        # LeNet, MNIST, small
-    python benchmarks/calibration_real.py --model resnet18 --dataset cifar10 --fast-tier --replicates 100 \\
-        --seeds 1 2 3 5                                                                 # the fast tier's ResNet-18
+    python benchmarks/calibration_real.py --model resnet18 --dataset cifar10 --train-subset 1000 --epochs 4 \\
+        --width 0.0625 --augment rrc flip --replicates 100 --seeds 1 2 3 5 --cache runs/  # the fast tier's ResNet-18
 
 Not part of CI (hundreds of training runs). One recipe trains a pool of seeds from 1000 up; each
 replicate claim takes its own disjoint seeds. A/A claims (two arms of the same recipe) are true nulls:
@@ -36,12 +36,30 @@ from harness.train.loop import train  # noqa: E402
 FIRST_SEED = 1000
 
 
-def pool(spec: Spec, count: int, first: int = FIRST_SEED) -> list[np.ndarray]:
-    """Per-image correctness (final epoch) of `count` runs with seeds first, first + 1, ..."""
+def pool(spec: Spec, count: int, first: int = FIRST_SEED, cache: Path | None = None,
+         cached_only: bool = False) -> list[np.ndarray]:
+    """Per-image correctness (final epoch) of `count` runs with seeds first, first + 1, ...
+
+    With `cache`, each run's correctness is kept in a file named by the recipe and seed, so that an
+    interrupted measurement resumes where it stopped (hundreds of runs, hours of CPU). `cached_only`
+    stops at the first run the cache lacks (the table then has fewer replicates, and says how many)."""
     out = []
     for seed in range(first, first + count):
-        result = train(spec.replace(seed=seed), progress=False)
-        out.append(np.asarray(result.correctness("final"), dtype=bool))
+        run = spec.replace(seed=seed)
+        path = cache / f"{run.key}.npy" if cache is not None else None
+        if path is not None and path.exists():
+            out.append(np.load(path))
+            continue
+        if cached_only:
+            break
+        correct = np.asarray(train(run, progress=False).correctness("final"), dtype=bool)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path.with_suffix(".tmp.npy"), correct)
+            path.with_suffix(".tmp.npy").replace(path)
+        out.append(correct)
+        if (seed - first + 1) % 25 == 0:
+            print(f"  {seed - first + 1}/{count} runs of lr={spec.lr}", file=sys.stderr, flush=True)
     return out
 
 
@@ -50,8 +68,7 @@ def paired_interval(a: list[np.ndarray], b: list[np.ndarray], confidence: float 
     """The interval claim.py's _difference gives for test accuracies (old: the pre-fix df n - 1 rule)."""
     if len(a) == 1:
         return stats.paired_test_set(a[0], b[0], confidence)
-    diffs = [float(x.mean()) - float(y.mean()) for x, y in zip(a, b)]
-    iv = stats.paired_t_with_test_set(diffs, a, b, confidence)
+    iv = stats.paired_t_with_test_set([float(x.mean()) for x in a], [float(y.mean()) for y in b], a, b, confidence)
     if old and iv.noise is not None:
         se = math.sqrt(iv.noise.seed_var / len(a) + iv.noise.fixed_var)
         half = float(sps.t.ppf(0.5 + confidence / 2, len(a) - 1)) * se
@@ -118,20 +135,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--width", type=float, help="the model's width multiplier (the fast tier's ResNet-18: 0.0625)")
+    ap.add_argument("--augment", nargs="*", default=[], help="augmentations, as a reference budget names them")
     ap.add_argument("--fast-tier", action="store_true", help="scale the recipe as the fast tier does (tiers.scale)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[2, 3])
     ap.add_argument("--replicates", type=int, default=30)
     ap.add_argument("--band", type=float, default=0.02, help="equivalence band of the A/A equivalence claims")
     ap.add_argument("--out", type=Path, help="write the rows as JSON here")
+    ap.add_argument("--cache", type=Path, help="keep each run's per-image correctness here and resume from it")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="train nothing: measure on the runs --cache holds (fewer replicates where it holds fewer)")
     args = ap.parse_args(argv)
     spec = Spec(model=args.model, dataset=args.dataset, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
-                train_subset=args.train_subset, test_subset=args.test_subset)
+                train_subset=args.train_subset, test_subset=args.test_subset, augment=list(args.augment),
+                model_args={"width": args.width} if args.width else {})
     if args.fast_tier:
         spec = scale(spec, "fast")
     start = time.process_time()
     need = max(max(2 * n * args.replicates, (n + 1) * args.replicates) for n in args.seeds)
-    runs = pool(spec, need)
-    flat = pool(spec.replace(lr=0.0), max(args.seeds) * args.replicates, FIRST_SEED + need)
+    if args.cached_only and args.cache is None:
+        ap.error("--cached-only reads the runs of --cache DIR: name the folder")
+    runs = pool(spec, need, cache=args.cache, cached_only=args.cached_only)
+    flat = pool(spec.replace(lr=0.0), max(args.seeds) * args.replicates, FIRST_SEED + need, cache=args.cache,
+                cached_only=args.cached_only)
     rows = measure(runs, flat, args.seeds, args.replicates, args.band)
     cpu = time.process_time() - start
     accs = [float(r.mean()) for r in runs]

@@ -43,8 +43,8 @@ def test_the_simulated_decisions_are_those_of_the_stats_functions():
                 if n == 1:
                     iv = stats.paired_test_set(a[0], b[0], confidence)
                 else:
-                    diffs = [float(x.mean()) - float(y.mean()) for x, y in zip(a, b)]
-                    iv = stats.paired_t_with_test_set(diffs, a, b, confidence)
+                    iv = stats.paired_t_with_test_set([float(x.mean()) for x in a], [float(y.mean()) for y in b],
+                                                      a, b, confidence)
                 assert (low[c], high[c]) == pytest.approx((iv.low, iv.high), abs=1e-9)
                 if n >= 2:
                     assert all(x == pytest.approx(y, abs=1e-12) for x, y in zip(
@@ -124,9 +124,12 @@ def test_the_fix_gains_power_at_2_3_and_5_seeds_and_keeps_the_level(table):
             old = _cells(table, kind=kind, n=n, truth="effect", rule=sim.OLD_RULE, images=sim.IMAGES,
                          seed_sd=sim.REALISTIC_SEED_SD)[0]["reproduced"]
             assert new >= old, (kind, n, new, old)
+    # a 3.5-point lead on 1,000 images: about half the time at 2 and 3 seeds (0.46 and 0.53 measured; trusting
+    # the per-image floor on the differences' spread alone gave 0.56 and 0.61, at the cost of twice the level
+    # under a large seed effect: test_a_large_seed_effect_keeps_the_level_at_2_3_and_5_seeds)
     lead = {n: _realistic(table, kind="paired better (margin 0)", n=n, truth="effect", images=sim.IMAGES)[0]
             for n in (2, 3)}
-    assert lead[2]["reproduced"] > 0.5 and lead[3]["reproduced"] > 0.5  # a 3.5-point lead on 1,000 images
+    assert lead[2]["reproduced"] > 0.4 and lead[3]["reproduced"] > 0.45
 
 
 def _wasteful(rows) -> list[tuple]:
@@ -149,14 +152,21 @@ def test_no_check_is_far_below_its_level_while_it_can_hardly_decide(table):
     assert ("paired better (margin 0)", 2, sim.IMAGES, 0.0, 0.0) in old
 
 
-def test_a_seed_effect_as_large_as_the_per_image_noise_stays_within_its_documented_excess(table):
-    # Known limit: with 2 seeds the seeds' spread has 1 df, and a seed effect as large as the per-image
-    # noise of 1,000 images (~1.5 points) is often hidden by a spread that lands under the floor. The
-    # rule then errs about twice its level at 2 seeds, less at 3, at its level at 5; one run per arm
-    # (McNemar: test-set noise only) errs about four times its level.
-    limits = {1: 0.13, 2: 0.06, 3: 0.05, 5: 0.025 + 3 * sim.mc_se(0.025, sim.CLAIMS // 2)}
-    for r in _cells(table, seed_sd=sim.STRESS_SEED_SD, rule=sim.NEW_RULE, truth="null"):
-        assert r["reproduced"] <= limits[r["n"]], r
+def test_a_large_seed_effect_keeps_the_level_at_2_3_and_5_seeds(table):
+    # A run-to-run effect as large as (stress) or twice (large) the per-image noise of 1,000 images. The
+    # per-image floor is trusted (normal quantile) only where neither the differences' spread nor the arms'
+    # own spreads exceed it, so the check stays at its level from 2 seeds on. Trusting the floor on the
+    # differences' spread alone (1 df at 2 seeds; the former rule, kept in the simulator) erred about
+    # twice the level at 2 seeds and is shown to. One run per arm (McNemar: test-set noise only) cannot see
+    # a seed effect at all, and its method says so.
+    limit = LEVEL["better"] + 3 * sim.mc_se(LEVEL["better"], sim.CLAIMS)
+    for seed_sd in (sim.STRESS_SEED_SD, sim.LARGE_SEED_SD):
+        for n in (2, 3, 5):
+            new = _cells(table, seed_sd=seed_sd, rule=sim.NEW_RULE, truth="null", n=n)[0]
+            assert new["reproduced"] <= limit, (seed_sd, new)
+            assert 0.93 - 3 * sim.mc_se(0.95, sim.CLAIMS) <= new["coverage"], (seed_sd, new)
+        pair_only = _cells(table, seed_sd=seed_sd, rule=sim.PAIR_ONLY_RULE, truth="null", n=2)[0]
+        assert pair_only["reproduced"] > limit, (seed_sd, pair_only)  # the former rule's defect
 
 
 def test_the_error_rates_in_stats_are_the_measured_ones(table):

@@ -81,8 +81,7 @@ def test_under_a_planted_effect_the_sequential_rule_decides_more_than_two_fixed_
 
 def _stats_interval(d: sim.Draw, c: int, n: int, confidence: float) -> stats.Interval:
     a, b = list(d.hits[0][c, :n]), list(d.hits[1][c, :n])
-    diffs = [float(x.mean()) - float(y.mean()) for x, y in zip(a, b)]
-    return stats.paired_t_with_test_set(diffs, a, b, confidence)
+    return stats.paired_t_with_test_set([float(x.mean()) for x in a], [float(y.mean()) for y in b], a, b, confidence)
 
 
 def test_a_look_decides_as_the_stats_functions_do_at_its_confidence():

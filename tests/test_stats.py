@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import t as student_t
 
 from harness import error_rates
 from harness.claim import stats
@@ -115,7 +116,7 @@ def test_tied_seeds_keep_the_test_sets_sampling_variance_on_infinite_df():
     # 12.7 of t on 1 df that the whole standard error used to get
     a = [np.array([1, 1, 0, 0], bool), np.array([1, 0, 1, 0], bool)]
     b = [np.array([0, 1, 0, 0], bool), np.array([0, 0, 1, 0], bool)]
-    iv = stats.paired_t_with_test_set([0.25, 0.25], a, b)
+    iv = stats.paired_t_with_test_set([0.5, 0.5], [0.25, 0.25], a, b)
     assert stats.paired_t([0.25, 0.25]).high == 0.25  # the seed-only interval collapses
     assert iv.estimate == 0.25 and iv.n == 2 and "test-set sampling variance" in iv.method and "df inf" in iv.method
     assert iv.high - iv.estimate == pytest.approx(1.959964 * 0.25, rel=1e-6)
@@ -129,8 +130,32 @@ def test_per_image_noise_that_is_only_seed_noise_floors_the_seed_variance():
     # seed part is the floor, known from the images, so se = sqrt(0.09375 / 2) on infinite df
     a = [np.array([1, 0, 0, 0], bool), np.array([0, 1, 1, 0], bool)]
     b = [np.zeros(4, bool), np.zeros(4, bool)]
-    iv = stats.paired_t_with_test_set([0.25, 0.5], a, b)
+    iv = stats.paired_t_with_test_set([0.25, 0.5], [0.0, 0.0], a, b)
     assert iv.estimate == 0.375 and iv.high - iv.estimate == pytest.approx(1.959964 * math.sqrt(0.09375 / 2), rel=1e-6)
+
+
+def test_the_floor_is_not_trusted_where_the_arms_own_seeds_spread_beyond_it():
+    # 1,000 images. Arm A's two seeds read 0.60 and 0.70, arm B's 0.55 and 0.65: each arm moves 10 points
+    # from seed to seed, but together, so both differences are +0.05 (a spread of 0 under the per-image
+    # floor). The arms' own spreads (0.005 each) exceed the floor, so the seed effect is real and the floor
+    # gets the differences' n - 1 = 1 df, not the normal quantile; the pairing is kept (the seed part is the
+    # floor, not the arms' spreads)
+    def hits(right: int, start: int = 0) -> np.ndarray:
+        out = np.zeros(1000, bool)
+        out[start:start + right] = True
+        return out
+    a, b = [hits(600), hits(700)], [hits(550, 25), hits(650, 25)]
+    iv = stats.paired_t_with_test_set([0.6, 0.7], [0.55, 0.65], a, b)
+    floor = iv.noise.floor
+    assert iv.estimate == pytest.approx(0.05) and iv.noise.seed_df == 1 and iv.noise.seed_var == floor
+    half = iv.high - iv.estimate
+    se = math.sqrt(floor / 2 + iv.noise.fixed_var)
+    df = float(stats.satterthwaite_df(floor / 2, iv.noise.fixed_var, 1))
+    assert half == pytest.approx(float(student_t.ppf(0.975, df)) * se, rel=1e-9) and math.isfinite(df)
+    # the same differences from arms that keep still: the floor is known from the images (normal quantile)
+    still = stats.paired_t_with_test_set([0.6, 0.6], [0.55, 0.55], [hits(600), hits(600, 1)],
+                                         [hits(550, 25), hits(550, 26)])
+    assert still.noise.seed_df is None and "df inf" in still.method
 
 
 def test_a_seed_spread_over_the_floor_keeps_n_minus_1_df_combined_by_welch_satterthwaite():
@@ -143,7 +168,7 @@ def test_a_seed_spread_over_the_floor_keeps_n_minus_1_df_combined_by_welch_satte
         hits[300 * i:300 * i + gap] = True
         a.append(hits)
         b.append(np.zeros(1000, bool))
-    iv, plain = stats.paired_t_with_test_set([0.1, 0.2, 0.3], a, b), stats.paired_t([0.1, 0.2, 0.3])
+    iv, plain = stats.paired_t_with_test_set([0.1, 0.2, 0.3], [0.0] * 3, a, b), stats.paired_t([0.1, 0.2, 0.3])
     assert (iv.low, iv.high) == pytest.approx((plain.low, plain.high)) and "df 2.0" in iv.method
 
 
@@ -198,4 +223,4 @@ def test_expected_wrong_verdicts_sum_the_measured_rates():
 
 def test_the_widened_interval_needs_one_record_per_seed():
     with pytest.raises(ValueError, match="per-image records"):
-        stats.paired_t_with_test_set([0.1, 0.2], [np.ones(3, bool)], [np.ones(3, bool)] * 2)
+        stats.paired_t_with_test_set([0.1, 0.2], [0.0, 0.0], [np.ones(3, bool)], [np.ones(3, bool)] * 2)

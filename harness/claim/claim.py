@@ -381,7 +381,7 @@ class Claim:
         differences = [x - y for x, y in zip(xs, ys)]
         if len(xs) >= 2:
             if a_hits and b_hits:
-                return stats.paired_t_with_test_set(differences, a_hits, b_hits, confidence)
+                return stats.paired_t_with_test_set(xs, ys, a_hits, b_hits, confidence)
             return stats.paired_t(differences, confidence)
         if a_hits and b_hits:
             return stats.paired_test_set(a_hits[0], b_hits[0], confidence)
