@@ -34,6 +34,7 @@ from harness.runs.spec import Spec  # noqa: E402
 from harness.train.loop import train  # noqa: E402
 
 FIRST_SEED = 1000
+FLAT_FIRST_SEED = 2000  # the planted-effect arm's seeds, apart from the recipe's (up to 1,000 of them)
 
 
 def pool(spec: Spec, count: int, first: int = FIRST_SEED, cache: Path | None = None,
@@ -63,16 +64,26 @@ def pool(spec: Spec, count: int, first: int = FIRST_SEED, cache: Path | None = N
     return out
 
 
+RULES = ("new", "pair", "old")  # the harness's rule, and two former ones kept for comparison
+
+
 def paired_interval(a: list[np.ndarray], b: list[np.ndarray], confidence: float = stats.CONFIDENCE,
-                    old: bool = False) -> stats.Interval:
-    """The interval claim.py's _difference gives for test accuracies (old: the pre-fix df n - 1 rule)."""
+                    rule: str = "new") -> stats.Interval:
+    """The interval claim.py's _difference gives for test accuracies ("new"), or a former rule: "pair" trusts
+    the per-image floor on the differences' spread alone (whatever the arms' own spreads show), "old" gives
+    the whole standard error t on n - 1 df."""
     if len(a) == 1:
         return stats.paired_test_set(a[0], b[0], confidence)
     iv = stats.paired_t_with_test_set([float(x.mean()) for x in a], [float(y.mean()) for y in b], a, b, confidence)
-    if old and iv.noise is not None:
-        se = math.sqrt(iv.noise.seed_var / len(a) + iv.noise.fixed_var)
-        half = float(sps.t.ppf(0.5 + confidence / 2, len(a) - 1)) * se
-        iv = stats.Interval(iv.estimate, iv.estimate - half, iv.estimate + half, iv.n, "old rule", confidence)
+    n, noise = len(a), iv.noise
+    if rule == "old" and noise is not None:
+        half = float(sps.t.ppf(0.5 + confidence / 2, n - 1)) * math.sqrt(noise.seed_var / n + noise.fixed_var)
+        iv = stats.Interval(iv.estimate, iv.estimate - half, iv.estimate + half, n, "old rule", confidence)
+    elif rule == "pair" and noise is not None:
+        diffs = [float(x.mean()) - float(y.mean()) for x, y in zip(a, b)]
+        known = float(np.var(diffs, ddof=1)) <= noise.floor
+        half = float(stats.paired_half_width(noise.seed_var, known, noise.fixed_var, n, confidence)[0])
+        iv = stats.Interval(iv.estimate, iv.estimate - half, iv.estimate + half, n, "pair-only rule", confidence)
     return iv
 
 
@@ -82,17 +93,17 @@ def measure(runs: list[np.ndarray], flat: list[np.ndarray], seed_counts: list[in
     truth = float(np.mean([r.mean() for r in runs]))  # the recipe's expected accuracy on these test images
     for n in seed_counts:
         reps = min(replicates, len(runs) // (2 * n))
-        for rule in ("new", "old") if n >= 2 else ("new",):
+        for rule in RULES if n >= 2 else ("new",):
             null, covered, equiv, power = [], [], [], []
             for r in range(reps):
                 a, b = runs[2 * n * r:2 * n * r + n], runs[2 * n * r + n:2 * n * (r + 1)]
-                iv = paired_interval(a, b, old=rule == "old")
+                iv = paired_interval(a, b, rule=rule)
                 null.append(stats.decide_better(iv, margin=0.0))
                 covered.append(iv.low <= 0.0 <= iv.high)
-                tost = paired_interval(a, b, 1 - 2 * (1 - stats.CONFIDENCE), old=rule == "old")
+                tost = paired_interval(a, b, 1 - 2 * (1 - stats.CONFIDENCE), rule=rule)
                 equiv.append(stats.decide_equivalent(tost, iv, band))
                 if len(flat) >= n * (r + 1):
-                    power.append(stats.decide_better(paired_interval(a, flat[n * r:n * (r + 1)], old=rule == "old"),
+                    power.append(stats.decide_better(paired_interval(a, flat[n * r:n * (r + 1)], rule=rule),
                                                      margin=0.0))
             rows.append(_row(f"paired better (A/A), {rule} rule", n, "null", null, covered))
             rows.append(_row(f"equivalent band {band} (A/A), {rule} rule", n, "claim holds", equiv))
@@ -156,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cached_only and args.cache is None:
         ap.error("--cached-only reads the runs of --cache DIR: name the folder")
     runs = pool(spec, need, cache=args.cache, cached_only=args.cached_only)
-    flat = pool(spec.replace(lr=0.0), max(args.seeds) * args.replicates, FIRST_SEED + need, cache=args.cache,
+    if FIRST_SEED + need > FLAT_FIRST_SEED:
+        ap.error(f"{need} runs of the recipe would reach the planted-effect arm's seeds ({FLAT_FIRST_SEED} up): "
+                 f"ask for fewer replicates or seeds")
+    flat = pool(spec.replace(lr=0.0), max(args.seeds) * args.replicates, FLAT_FIRST_SEED, cache=args.cache,
                 cached_only=args.cached_only)
     rows = measure(runs, flat, args.seeds, args.replicates, args.band)
     cpu = time.process_time() - start
