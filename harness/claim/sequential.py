@@ -19,10 +19,10 @@ prediction interval, an exact count) never take a second look.
 The spending function is the Lan-DeMets O'Brien-Fleming type, 2 - 2 Phi(z_{1-alpha/2} / sqrt(t)): it
 spends almost nothing before about half of N seeds, and most at the last look. The Pocock type,
 alpha * ln(1 + (e - 1) t), spends a third of alpha at a first look of 2 of 8 seeds and stops large
-effects about one look earlier, but that puts the most weight on the 2- and 3-seed intervals, which
-under-cover when the seed effect is large: on simulated claims with a large seed effect the Pocock
-design erred at 4.7% against a nominal 2.5%, the O'Brien-Fleming design at 3.2% (N = 8) and 2.1%
-(N = 16), with more power at small effects (`benchmarks/calibration_sequential.py`, benchmarks/README.md).
+effects about one look earlier, but that puts the most weight on the 2- and 3-seed intervals, the least
+certain ones: on simulated claims with a large seed effect the Pocock design errs at 2.8% against a
+nominal 2.5%, the O'Brien-Fleming design at 2.1% (N = 8) and 1.7% (N = 16), with more power at small
+effects (`benchmarks/calibration_sequential.py`, benchmarks/README.md).
 """
 from __future__ import annotations
 
