@@ -285,6 +285,40 @@ def test_002_slbi_conv3_filters_are_sparser_than_sgd(claim):
                               metric="share of conv3 weights with |w| < 0.01")
 
 
+@pytest.mark.claim("002/slbi/lenet-no-accuracy-sacrificed")
+def test_002_slbi_keeps_sgds_accuracy_on_lenet_mnist(claim):
+    """Sec. 3.1: "DessiLBI 在不牺牲精度的情况下享有稀疏的过滤器选择" (sparse filter selection without sacrificing
+    accuracy), its accuracy half: DessiLBI's final test accuracy at most the tolerance below SGD's, seed-paired."""
+    runs = lenet_002(claim)
+    claim.check_paired_at_least("DessiLBI - SGD final test acc (paired mean)", "DessiLBI", final(runs["DessiLBI"]),
+                                "SGD", final(runs["SGD"]), "final test accuracy", 0.0)
+
+
+STILL_RISING_EPOCHS = 4  # blocks of the last 2 x 4 epochs: epochs 23-30 of 30, after the lr drop's jump at epoch 21
+
+
+@pytest.mark.claim("002/slbi/too-few-epochs-still-rising")
+def test_002_slbi_train_accuracy_still_rising_at_the_end(claim):
+    """Sec. 3.1: "epoch的设置可能也太小,模型未达到拟合" (too few epochs, the model had not fit): the running train
+    accuracy of the last STILL_RISING_EPOCHS epochs is above that of the STILL_RISING_EPOCHS before, seed-paired."""
+    runs = trained(claim, claim.runs(SLBI_002, label="SLBI"))
+    claim.figure("curves", "LeNet on MNIST: SLBI train accuracy per epoch", {"SLBI": runs}, metric="train_acc")
+    k = STILL_RISING_EPOCHS
+    blocks = {curve: ([fmean(r.curves[curve][-k:]) for r in runs], [fmean(r.curves[curve][-2 * k:-k]) for r in runs])
+              for curve in ("train_acc", "test_acc")}
+    claim.note(f"last {k} epochs minus the {k} before, mean over seeds: "
+               + ", ".join(f"{c}: {100 * fmean(a - b for a, b in zip(*v)):+.3f} points" for c, v in blocks.items()))
+    late, before = blocks["train_acc"]
+    claim.check_paired_better(f"train accuracy, last {k} epochs", late, f"train accuracy, the {k} before", before,
+                              metric=f"mean running train accuracy of a {k}-epoch block")
+
+
+@pytest.mark.claim("002/slbi/reduces-over-parameterization")
+def test_002_slbi_reduces_over_parameterization(claim):
+    """Sec. 3.1: "说明了确实Dessibli可以减少过参数化问题" (DessiLBI does reduce over-parameterization) and gives "更好的
+    泛化性能" (better generalization): an interpretation of the pruning and filter results, which have their own claims."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Report 002, Sec. 3.2: SLBI combined with Adam
 # ---------------------------------------------------------------------------------------------
@@ -349,6 +383,12 @@ def test_002_slbi_adam_validation_above_training_accuracy_on_cifar(claim):
     """Sec. 3.2 (CIFAR-10, VGG with BN): "发现在某些时间内 验证的准确率会比训练准确率高" (at some times validation accuracy
     is above training accuracy), on the SLBI+Adam curves."""
     check_test_above_train(claim, adam_cifar_002(claim)["SLBI+Adam"])
+
+
+@pytest.mark.claim("002/slbi/adam-underfitting-explanation")
+def test_002_slbi_adam_validation_above_training_explained_by_underfitting(claim):
+    """Sec. 3.2 (MNIST and CIFAR-10): "猜测是模型较简单存在欠拟合问题" (presumably the simple model underfits), the
+    guess offered for validation accuracy above training accuracy."""
 
 
 CIFAR_LABELS = {"slbi-adam": "SLBI+Adam", "slbi": "SLBI"}

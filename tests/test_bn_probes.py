@@ -197,6 +197,51 @@ def test_compare_is_the_median_ratio_after_the_warm_up():
         bands.compare(a, b, warmup=1.0)
 
 
+# Two edges at the same level (median 10): one drifts by 0.01 a step, one jumps by 4 every step.
+SMOOTH = [10.0 + 0.01 * (t - 50) for t in range(100)]
+JAGGED = [8.0 if t % 2 else 12.0 for t in range(100)]
+
+
+def test_roughness_tells_a_jagged_edge_from_a_smooth_one_at_the_same_level():
+    assert bands.roughness(SMOOTH) == pytest.approx(0.001, rel=0.01)  # 0.01 / ~10
+    assert bands.roughness(JAGGED) == pytest.approx(0.4)  # 4 / 10
+    assert bands.compare(JAGGED, SMOOTH).ratio == pytest.approx(1.0, abs=0.25)  # the level statistic sees no difference
+    comp = bands.compare_roughness(SMOOTH, JAGGED)
+    assert comp.ratio == pytest.approx(0.001 / 0.4, rel=0.01) and comp.below_one == 1.0
+    assert comp.steps == 89  # 90 steps after a 10% warm-up of 100, 89 changes between them
+
+
+def test_roughness_does_not_depend_on_the_edges_scale():
+    assert bands.roughness([1000 * v for v in JAGGED]) == pytest.approx(bands.roughness(JAGGED))
+    assert bands.roughness([1e-6 * v for v in SMOOTH]) == pytest.approx(bands.roughness(SMOOTH))
+    scaled = bands.compare_roughness([1e-3 * v for v in SMOOTH], [50 * v for v in JAGGED])
+    assert scaled.ratio == pytest.approx(bands.compare_roughness(SMOOTH, JAGGED).ratio)
+
+
+def test_roughness_leaves_out_the_warm_up():
+    # wild over the first 60% (more than a median shrugs off), then a ramp
+    ramp = [10.0 + 0.01 * t for t in range(-60, 40)]
+    edge = [0.0 if t % 2 else 100.0 for t in range(60)] + ramp[60:]
+    assert bands.roughness(edge, warmup=0.6) == pytest.approx(0.01 / 10.195)  # steps 60-99 only (median level)
+    assert bands.roughness(edge, warmup=0.0) > 1000 * bands.roughness(edge, warmup=0.6)
+    assert bands.compare_roughness(edge, ramp, warmup=0.6).ratio == pytest.approx(1.0)
+    assert bands.compare_roughness(edge, ramp, warmup=0.0).ratio > 1000
+    with pytest.raises(ValueError, match="warmup"):
+        bands.roughness(edge, warmup=1.0)
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        bands.roughness([1.0, 2.0], warmup=0.5)
+
+
+def test_a_rougher_bn_edge_gives_the_opposite_outcome():
+    bn_rough = bands.compare_roughness(JAGGED, SMOOTH)  # BN first, as the claim reads it: smoother when < 1 - margin
+    assert bn_rough.ratio > 1 / (1 - 0.1) and bn_rough.below_one == 0.0
+    assert bn_rough.ratio == pytest.approx(1 / bands.compare_roughness(SMOOTH, JAGGED).ratio)
+    assert "VGG-A+BN 0.4" in bn_rough.describe("VGG-A+BN", "VGG-A")
+    assert bands.compare_roughness([3.0] * 5, [7.0] * 5, warmup=0).ratio == 1.0  # both flat: a tie
+    flat_b = bands.compare_roughness(JAGGED, [5.0] * 100)  # no-BN flat, BN not: never "smoother"
+    assert flat_b.ratio > 1e6 and math.isfinite(flat_b.ratio)
+
+
 def test_smooth_and_downsample():
     assert bands.smooth([1, 2, 3, 4], 2) == [1, 1.5, 2.5, 3.5]
     assert bands.smooth([1, 2], 1) == [1, 2]

@@ -12,6 +12,10 @@ ratio < 1 - margin. The median over steps is robust to the per-step noise of min
 gradients; the warm-up drops the first steps, where every run starts from the same weights
 (identical init per seed, so the band has zero width at step 0 and the ratio is 0/0).
 
+A claim that one band edge is "smoother" (less volatile from step to step) is about its shape, not
+its level, so it has its own statistic: `roughness` (median |e_(t+1) - e_t| over the median level,
+after the warm-up) and `compare_roughness`, the BN / no-BN ratio of it, read like `compare`'s.
+
 Runs that diverged are left out of a band (and named), because their series stop early.
 """
 from __future__ import annotations
@@ -142,3 +146,62 @@ def compare(a: Sequence[float], b: Sequence[float], warmup: float = 0.1, eps: fl
     return Comparison(ratio=statistics.median(ratios), steps=len(pairs),
                       below_one=sum(r < 1 for r in ratios) / len(ratios),
                       mean_a=statistics.fmean(x for x, _ in pairs), mean_b=statistics.fmean(y for _, y in pairs))
+
+
+def roughness(edge: Sequence[float], warmup: float = 0.1, eps: float = 1e-12) -> float:
+    """Step-to-step roughness of one band edge: median over steps t >= warmup * n of |e_(t+1) - e_t|,
+    divided by the median of |e_t| over the same steps.
+
+    "More smooth volatility" is about how much the curve jumps from one step to the next, not about
+    where it lies; dividing by the edge's own level makes the number scale-free, so a lower curve is
+    not smoother merely for being lower (`compare` already reads the level). Medians, as in `compare`,
+    so a few spikes of mini-batch noise do not decide.
+    """
+    return statistics.median(relative_changes(edge, warmup, eps))
+
+
+def relative_changes(edge: Sequence[float], warmup: float = 0.1, eps: float = 1e-12) -> list[float]:
+    """|e_(t+1) - e_t| / median |e| for t from floor(warmup * n), the median over the same steps.
+
+    The warm-up is dropped for the reason `compare` drops it (every lr starts from the same weights).
+    A level of ~0 divides by `eps` instead (finite; an edge flat at zero has changes 0).
+    """
+    if not 0 <= warmup < 1:
+        raise ValueError(f"warmup must be a fraction in [0, 1), got {warmup}")
+    kept = [float(v) for v in edge[int(math.floor(warmup * len(edge))):]]
+    if len(kept) < 2:
+        raise ValueError(f"roughness needs at least 2 steps after the warm-up, got {len(kept)}")
+    level = max(statistics.median(abs(v) for v in kept), eps)
+    return [abs(y - x) / level for x, y in zip(kept, kept[1:])]
+
+
+@dataclass
+class RoughnessComparison:
+    """a's step-to-step roughness relative to b's, over the same steps after the warm-up."""
+
+    ratio: float          # roughness(a) / roughness(b)
+    steps: int            # how many consecutive-step changes each roughness is the median of
+    below_one: float      # fraction of those steps where a's relative change is smaller than b's
+    rough_a: float
+    rough_b: float
+
+    def describe(self, a: str, b: str) -> str:
+        return (f"roughness (median |step change| / median level) {a} {self.rough_a:.3g} vs {b} {self.rough_b:.3g}, "
+                f"ratio {self.ratio:.3g} over {self.steps} step changes; {a}'s relative change smaller at "
+                f"{100 * self.below_one:.0f}% of steps")
+
+
+def compare_roughness(a: Sequence[float], b: Sequence[float], warmup: float = 0.1,
+                      eps: float = 1e-12) -> RoughnessComparison:
+    """roughness(a) / roughness(b) over the steps both edges have (the shorter length), used like `compare`:
+    one ratio per seed, which the claim then tests against 1 - margin over seeds.
+
+    b's roughness ~0 divides by `eps` (a huge but finite ratio, counting against a); both ~0 is a tie
+    (ratio 1), as in `compare`.
+    """
+    n = min(len(a), len(b))
+    ca, cb = relative_changes(a[:n], warmup, eps), relative_changes(b[:n], warmup, eps)
+    ra, rb = statistics.median(ca), statistics.median(cb)
+    ratio = 1.0 if ra <= eps and rb <= eps else ra / max(rb, eps)
+    return RoughnessComparison(ratio=ratio, steps=len(ca), below_one=sum(x < y for x, y in zip(ca, cb)) / len(ca),
+                               rough_a=ra, rough_b=rb)
