@@ -1,7 +1,10 @@
-"""Report 000: ResNet-18 searches on CIFAR-10 (Sec. 1.2) and the model table (Table 5)."""
+"""Report 000: the data set and base network (Sec. 1.1), the ResNet-18 searches on CIFAR-10 (Sec. 1.2), the model
+table (Table 5) and the statements of Secs. 1.4 and 2.3.1 that stay qualitative (the BatchNorm study's checks are in
+claims/test_bn_study.py)."""
 from statistics import fmean
 
 import pytest
+from torch import nn
 
 from harness.claim import (Spec, best, count_parameters, create_model, epoch_time, final_train_acc, mean_acc_drop,
                            per_arm, relative_epoch_time, train_test_gap)
@@ -48,14 +51,63 @@ PARAM_MODELS = {
 }
 
 
+def built_parameters(variant: str) -> int:
+    """Trainable parameters of a Table 5 model as the harness builds it (an exact count, no training)."""
+    name, kwargs = PARAM_MODELS[variant]
+    return count_parameters(create_model(name, **kwargs))
+
+
 @pytest.mark.parametrize("variant", PARAM_MODELS)
 @pytest.mark.claim("000/params/{variant}")
 def test_table5_parameter_count(claim, variant):
     """Table 5: the model's parameter count, in millions, as the table rounds it."""
     name, kwargs = PARAM_MODELS[variant]
-    built = count_parameters(create_model(name, **kwargs))
+    built = built_parameters(variant)
     claim.note(f"built {name}({kwargs}): {built:,} parameters")
     claim.check_within("parameters (M)", built / 1e6, claim.reported)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sec. 1.1: the data set and the base network, exact (no training).
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.claim("000/dataset/cifar10-60k")
+def test_cifar10_has_60000_images_50000_for_training(claim):
+    """Sec. 1.1: CIFAR-10 has 60000 32x32 colour images in 10 classes, 6000 per class, 50000 for training and
+    10000 for testing."""
+    arrays = claim.dataset("cifar10")
+    labels = [arrays["train"].labels, arrays["test"].labels]
+    classes = sorted({int(c) for y in labels for c in y.unique()})
+    per_class = sorted(int(sum((y == c).sum() for y in labels)) for c in classes)
+    claim.note(f"image shape {tuple(arrays['train'].images.shape[1:])}; per-class counts {per_class}")
+    claim.check_within("images", sum(len(y) for y in labels), claim.reported["images"])
+    claim.check_within("classes", len(classes), claim.reported["classes"])
+    claim.check_within("smallest class", per_class[0], claim.reported["per_class"])
+    claim.check_within("largest class", per_class[-1], claim.reported["per_class"])
+    claim.check_within("image side (px)", arrays["train"].images.shape[-1], claim.reported["side"])
+    claim.check_within("training images", len(arrays["train"].labels), claim.reported["train"])
+    claim.check_within("test images", len(arrays["test"].labels), claim.reported["test"])
+
+
+@pytest.mark.claim("000/model/resnet18-18-layers")
+def test_resnet18_has_18_layers_and_a_cifar_stem(claim):
+    """Sec. 1.1: ResNet-18 "has 18 layers, including convolutional layers, four residual blocks, and fully connected
+    layers", with the initial 7x7 kernel changed to 3x3 and the first max pooling deleted (the weighted layers of the
+    main path; the 1x1 projection shortcuts are counted apart, as reference/ reads it)."""
+    model = create_model("resnet18")
+    convs = {name: m for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    projections = [n for n in convs if ".shortcut." in n]
+    fcs = sum(isinstance(m, nn.Linear) for m in model.modules())
+    stages = [n for n, m in model.named_children() if isinstance(m, nn.Sequential)]
+    stem = next(iter(convs.values()))
+    claim.note(f"{len(convs)} Conv2d modules, {len(projections)} of them 1x1 projection shortcuts "
+               f"({', '.join(projections)}); {fcs} Linear; stages {', '.join(stages)}")
+    claim.check_within("weighted layers (main-path convs + fully connected)", len(convs) - len(projections) + fcs,
+                       claim.reported["layers"])
+    claim.check_within("residual blocks (stages)", len(stages), claim.reported["residual_blocks"])
+    claim.check_within("stem kernel size", stem.kernel_size[0], claim.reported["stem_kernel"])
+    claim.check_within("max-pooling layers", sum(isinstance(m, nn.MaxPool2d) for m in model.modules()),
+                       claim.reported["max_pools"])
 
 
 COLUMNS = {"train-acc": final_train_acc, "best-test-acc": best}
@@ -336,3 +388,41 @@ def test_doubled_filters_overfit_obviously(claim):
                  metric="train_acc")
     claim.check_at_least("final train acc - final test acc", train_test_gap(runs, "final"),
                          claim.reported)
+
+
+@pytest.mark.claim("000/depth-beats-more-filters")
+def test_a_deeper_network_is_at_least_as_accurate_as_doubled_filters(claim):
+    """Sec. 1.3: "increasing the number of filters may not be as effective as using a deeper network": ResNet-34 is at
+    least as accurate as ResNet-18 with doubled filters (seed-paired, one-sided), with under half their parameters."""
+    runs = {v: final_runs(claim, v) for v in ("resnet34", "resnet18_filtermul")}
+    claim.figure("curves", "Test accuracy per epoch, ResNet-34 and ResNet-18 with doubled filters", runs)
+    params = {v: built_parameters(v.replace("_", "-")) for v in runs}
+    claim.note("trainable parameters: " + ", ".join(f"{v}: {n:,}" for v, n in params.items()))
+    claim.check_paired_at_least("resnet34 - resnet18_filtermul best test acc (paired mean)",
+                                "resnet34", best(runs["resnet34"]),
+                                "resnet18_filtermul", best(runs["resnet18_filtermul"]), "best test accuracy", 0.0)
+
+
+@pytest.mark.claim("000/depth-gain-not-significant")
+def test_depth_gain_over_resnet18_is_small(claim):
+    """Sec. 1.3: "increasing the depth of the network can improve performance, but the improvement may not be
+    significant": ResNet-34's gain over ResNet-18 stays under the tolerance (seed-paired, one-sided upper bound)."""
+    runs = {v: final_runs(claim, v) for v in ("resnet18", "resnet34")}
+    claim.figure("curves", "Test accuracy per epoch, ResNet-18 and ResNet-34", runs)
+    gains = [b - a for a, b in zip(best(runs["resnet18"]), best(runs["resnet34"]))]
+    claim.note("ResNet-34 - ResNet-18 best test accuracy per seed: " + ", ".join(f"{g:+.4f}" for g in gains))
+    claim.check_paired_at_least("resnet18 - resnet34 best test acc (paired mean)",
+                                "resnet18", best(runs["resnet18"]), "resnet34", best(runs["resnet34"]),
+                                "best test accuracy", 0.0)
+
+
+@pytest.mark.claim("000/feature-maps-explanatory")
+def test_first_conv_layers_show_explanatory_features(claim):
+    """Sec. 1.4, Fig. 11: in the first convolutional layer "the outline of the dog was portrayed very clearly", the
+    second's features "a bit fuzzy" but with local features easy to observe (a visual judgement of one photograph)."""
+
+
+@pytest.mark.claim("000/bn-landscape-more-convex")
+def test_bn_loss_landscape_is_more_convex(claim):
+    """Sec. 2.3.1, Fig. 13: "the loss landscape of the model with Batch Normalization is smoother and more convex"
+    (the convexity half: Figure 13 plots loss against steps, and the runs record no curvature)."""

@@ -19,7 +19,8 @@ from statistics import fmean
 
 import pytest
 
-from harness.claim import Spec, best, count_parameters, create_model, early, epoch_time, per_arm, steadiness
+from harness.claim import (Spec, best, count_parameters, create_model, early, epoch_time, per_arm, relative_epoch_time,
+                           steadiness)
 
 T_MAX_STEPS = 200  # CosineAnnealingLR(T_max=200, eta_min=0) stepped per batch: lr -> 0 in 200 steps, back in 200
 FAST_WIDTH_DIVISOR = 8
@@ -378,3 +379,48 @@ def test_the_rest_of_the_training_used_sgd(claim):
     claim.note("optimizer per later model, as Table 1 lists them: "
                + ", ".join(f"{m}: {TABLE1[m].optimizer}" for m in later))
     claim.check_within("later Table 1 models trained with SGD", len(sgd), len(later))
+
+
+# -- Explanations and conclusions of the Results read on the Table 1 runs --------------------------
+
+@pytest.mark.claim("001/lr-0.1-oscillates")
+def test_learning_rate_0_1_oscillates_around_its_optimum(claim):
+    """Results: a larger learning rate "may also result in overshooting the optimal solution thus causing oscillations
+    around the optimal point": over the ending plateau model 6's (lr 0.1) test accuracy falls back between epochs more
+    than both model 5's (lr 0.01) and model 7's (lr 0.001); the less steady of those two is checked against it."""
+    runs = _lr_runs(claim, "model5", "model7", "model6")
+    steady = per_arm(steadiness, runs, slice(-PLATEAU_EPOCHS, None))
+    whole = per_arm(steadiness, runs)
+    claim.note("mean fall of test accuracy per epoch (mean over seeds), last "
+               f"{PLATEAU_EPOCHS} epochs / all epochs: "
+               + ", ".join(f"{m} ({LR[m]}): {-fmean(steady[m]):.4f} / {-fmean(whole[m]):.4f}" for m in runs))
+    less_steady = min(("model5", "model7"), key=lambda m: fmean(steady[m]))
+    claim.check_ordered([less_steady, "model6"], steady,
+                        metric=f"minus mean fall of test accuracy per epoch, last {PLATEAU_EPOCHS} epochs")
+
+
+@pytest.mark.claim("001/batch128-mechanism")
+def test_smaller_batches_update_more_often_with_noisier_gradients(claim):
+    """Results: batch 128's smoother curve "could be due to" more frequent weight updates per epoch, and its noisier
+    gradient estimates "can sometimes help the model to escape local minima" (an explanation the runs cannot
+    separate from the per-step cosine's phase)."""
+
+
+@pytest.mark.claim("001/model5-saves-compute")
+def test_model5_trains_faster_than_model1(claim):
+    """Results: "Model 5 is a better model with fewer trainable parameters that could save the computing power": model
+    1's seconds per epoch relative to model 5's (same seed) above model 5's own, on a GPU of its own."""
+    runs = runs_of(claim, ("model1", "model5"), "Test accuracy per epoch, model 5 (4 layers) vs model 1 (5 layers)")
+    claim.skip_unless_timeable(runs, gpu_only=True)
+    ratios = per_arm(relative_epoch_time, runs, runs["model5"])
+    claim.note("GPUs: " + ", ".join(sorted({str(r.environment.get("gpu")) for rs in runs.values() for r in rs})))
+    claim.check_ordered(["model1", "model5"], ratios, metric="seconds per epoch / model 5's seconds per epoch")
+
+
+@pytest.mark.claim("001/dataset/cifar10-split")
+def test_cifar10_official_split_has_50000_training_and_10000_test_images(claim):
+    """Methodology, Datasets: the predetermined CIFAR-10 datasets contain "50,000 training images and 10,000 test
+    images"."""
+    arrays = claim.dataset("cifar10")
+    claim.check_within("training images", len(arrays["train"].labels), claim.reported["train"])
+    claim.check_within("test images", len(arrays["test"].labels), claim.reported["test"])
