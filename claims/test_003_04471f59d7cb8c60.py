@@ -8,7 +8,7 @@ from statistics import fmean
 
 import pytest
 
-from harness.claim import (Spec, best, early, epoch_time, final_train_acc, final_train_loss, mean_acc_drop,
+from harness.claim import (Spec, Split, best, early, epoch_time, final_train_acc, final_train_loss, mean_acc_drop,
                            mean_train_acc, mean_train_loss, model_size, per_arm)
 
 # ---------------------------------------------------------------------------------------------
@@ -70,6 +70,40 @@ def error_pct(runs):
     return [100 * (1 - a) for a in best(runs)]
 
 
+# ---------------------------------------------------------------------------------------------
+# Sec. 1: the data set, exact (no training).
+# ---------------------------------------------------------------------------------------------
+BATCH_IMAGES = 10000  # images per python batch file of the CIFAR-10 site
+
+
+def class_counts(split: Split) -> list[int]:
+    """Images per class 0-9."""
+    return [int((split.labels == c).sum()) for c in range(10)]
+
+
+@pytest.mark.claim("003/dataset/cifar10-60k")
+def test_cifar10_has_60000_images_and_a_balanced_test_batch(claim):
+    """Sec. 1: CIFAR-10 has 60000 32x32 colour images in 10 classes, 6000 per class: 50000 training images (five
+    batches of 10000, exactly 5000 per class between them) and one test batch of 10000 with exactly 1000 per class."""
+    arrays = claim.dataset("cifar10")
+    train, test = arrays["train"], arrays["test"]
+    per_class = sorted(a + b for a, b in zip(class_counts(train), class_counts(test)))
+    train_per_class, test_per_class = sorted(class_counts(train)), sorted(class_counts(test))
+    batches = [class_counts(Split(train.images[i:i + BATCH_IMAGES], train.labels[i:i + BATCH_IMAGES]))
+               for i in range(0, len(train), BATCH_IMAGES)]
+    claim.note(f"image shape {tuple(train.images.shape[1:])}; training batches of {BATCH_IMAGES} in file order, "
+               f"smallest-largest class per batch: " + ", ".join(f"{min(b)}-{max(b)}" for b in batches))
+    claim.check_within("images", len(train) + len(test), claim.reported["images"])
+    claim.check_within("image side (px)", train.images.shape[-1], claim.reported["side"])
+    claim.check_within("training images", len(train), claim.reported["train"])
+    claim.check_within("test images", len(test), claim.reported["test"])
+    for label, counts, key in (("class", per_class, "per_class"),
+                               ("training class", train_per_class, "train_per_class"),
+                               ("test class", test_per_class, "test_per_class")):
+        claim.check_within(f"smallest {label}", counts[0], claim.reported[key])
+        claim.check_within(f"largest {label}", counts[-1], claim.reported[key])
+
+
 @pytest.mark.parametrize("model", TABLE1)
 @pytest.mark.claim("003/table1/{model}/error")
 def test_table1_error(claim, model):
@@ -99,6 +133,16 @@ def _paired(claim, better, worse, metric=best, metric_name="best test accuracy")
 def test_model_beats_resnet18(claim, model):
     """Sec. 1.1.3: taking ResNet-18 as the benchmark, WRN-28-10, ResNeXt-29 and DenseNet-121 achieve lower error."""
     _paired(claim, model, "resnet18")
+
+
+@pytest.mark.claim("003/densenet121-smaller-than-resnet18")
+def test_densenet121_has_fewer_parameters_than_resnet18(claim):
+    """Sec. 1.1.1: DenseNet "can be thin and compact ... with smaller parameter size": DenseNet-121 has fewer
+    parameters than the ResNet-18 benchmark (Table 1: 6.96M against 11.17M)."""
+    params = {label: model_size(*MODELS[label])[0] for label in ("resnet18", "densenet121")}
+    claim.note("parameters: " + ", ".join(f"{label} {count:,}" for label, count in params.items()))
+    claim.check_at_least("ResNet-18 / DenseNet-121 parameters", params["resnet18"] / params["densenet121"],
+                         claim.reported)
 
 
 @pytest.mark.parametrize("model", ("preact_resnet18", "dpn26", "dla"))

@@ -140,6 +140,41 @@ def test_bn_mechanism_extreme_distributions(claim):
     nonlinearity is wasted; BN adjusts the distribution so the activation is used more effectively."""
 
 
+SCALE, PROBE_IMAGES = 4.0, 16  # the factor applied to the images; images in the batch
+
+
+def first_stage_input_change(model: nn.Module, images: torch.Tensor, factor: float) -> float:
+    """Relative L2 change of the first residual stage's input when the images are scaled by `factor`
+    (training mode, so BN normalizes with the batch's own statistics, as it does while training)."""
+    seen: list[torch.Tensor] = []
+    hook = model.layer1.register_forward_pre_hook(lambda _module, args: seen.append(args[0].detach()))
+    model.train()
+    try:
+        with torch.no_grad():
+            model(images)
+            model(images * factor)
+    finally:
+        hook.remove()
+    before, after = seen
+    return float((after - before).norm() / before.norm())
+
+
+@pytest.mark.claim("004/bn/stabilizes-layer-inputs")
+def test_bn_stabilizes_the_distribution_of_layer_inputs(claim):
+    """Sec. 3.1: BN improves training "by stabilizing the distributions of layer inputs" (background citing [2]):
+    scaling the images leaves the first residual stage's input unchanged with BN, and scales it without BN."""
+    pixels = claim.dataset("cifar10")["test"].images[:PROBE_IMAGES].float() / 255
+    images = (pixels - pixels.mean((0, 2, 3), keepdim=True)) / pixels.std((0, 2, 3), keepdim=True)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        models = {"with BN": create_model("resnet18"), "without BN": create_model("resnet18", batchnorm=False)}
+    changes = {label: first_stage_input_change(model, images, SCALE) for label, model in models.items()}
+    claim.note(f"images scaled by {SCALE:g}: relative change of layer1's input "
+               + ", ".join(f"{label} {change:.2e}" for label, change in changes.items()))
+    for label, change in changes.items():
+        claim.check_within(f"{label}: relative change of the first stage's input", change, claim.reported[label])
+
+
 # -- Sec. 3.1: shortcut --------------------------------------------------------------
 
 def shortcut_runs(claim):

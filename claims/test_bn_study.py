@@ -15,8 +15,11 @@ import math
 from statistics import fmean
 
 import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
-from harness.claim import Spec, bands, best, final, mean_train_loss, per_arm, relative_epoch_time, steadiness
+from harness.claim import Spec, bands, best, create_model, final, mean_train_loss, per_arm, relative_epoch_time, steadiness
 
 NOBN, BN = "VGG-A", "VGG-A+BN"
 MODELS = {NOBN: "vgg_a", BN: "vgg_a_bn"}
@@ -394,6 +397,79 @@ def test_003_beta_adam_form_smaller_with_bn(claim):
     smaller with BN."""
     course_band_claim(claim, "003", "beta_w", "effective beta (Adam form)", "||g_(t+1) - g_t|| / ||w_(t+1) - w_t||",
                       log=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Report 003, Sec. 2 introduction: what BN does to a layer's inputs and gradients (exact, no training)
+# ---------------------------------------------------------------------------------------------
+SCALE, PROBE_IMAGES = 4.0, 16
+
+
+def convs(model: nn.Module) -> list[nn.Conv2d]:
+    """VGG-A's convolutions in order (a BN, where there is one, follows each)."""
+    return [m for m in model.features if isinstance(m, nn.Conv2d)]
+
+
+def layer_input_change(model: nn.Module, images: torch.Tensor, factor: float) -> float:
+    """Relative L2 change of the second conv's input when the images are scaled by `factor` (training mode:
+    BN normalizes with the minibatch's own statistics)."""
+    seen: list[torch.Tensor] = []
+    hook = convs(model)[1].register_forward_pre_hook(lambda _module, args: seen.append(args[0].detach()))
+    model.train()
+    try:
+        with torch.no_grad():
+            model(images)
+            model(images * factor)
+    finally:
+        hook.remove()
+    before, after = seen
+    return float((after - before).norm() / before.norm())
+
+
+def input_gradient_ratio(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, factor: float) -> float:
+    """Norm of the loss's gradient with respect to the images with the first conv's weight and bias scaled by
+    `factor`, over the same unscaled: the gradient that flows back through that layer (the model is left scaled)."""
+    def norm() -> float:
+        x = images.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(F.cross_entropy(model(x), labels), x)
+        return float(grad.norm())
+
+    model.train()
+    before = norm()
+    with torch.no_grad():
+        for p in convs(model)[0].parameters():
+            p.mul_(factor)
+    return norm() / before
+
+
+@pytest.mark.claim("003/bn-normalizes-layer-inputs")
+def test_003_bn_fixes_layer_inputs_and_gradient_scale(claim):
+    """Sec. 2 (background): BN "fixes the means and variances of layer inputs" and reduces "the dependence of
+    gradients on the scale of the parameters": with BN, scaling the images leaves the second conv's input unchanged
+    and scaling the first conv leaves the gradient flowing back through it unchanged (VGG-A without BN alongside)."""
+    test = claim.dataset("cifar10")["test"]
+    images = (test.images[:PROBE_IMAGES].float() / 255 - 0.5) / 0.5  # the study's Normalize(0.5, 0.5)
+    labels = test.labels[:PROBE_IMAGES]
+    measured = {}
+    for label, name in MODELS.items():
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model = create_model(name)
+        measured[label] = (layer_input_change(model, images, SCALE), input_gradient_ratio(model, images, labels, SCALE))
+    claim.note(f"x{SCALE:g}: " + "; ".join(f"{label}: second conv's input change {change:.2e}, image-gradient "
+                                           f"ratio {ratio:.4f}" for label, (change, ratio) in measured.items()))
+    claim.check_within(f"{BN}: relative change of the second conv's input, images x{SCALE:g}", measured[BN][0],
+                       claim.reported["input change"])
+    claim.check_within(f"{BN}: image-gradient norm, first conv x{SCALE:g} over x1", measured[BN][1],
+                       claim.reported["gradient ratio"])
+    claim.check_within(f"{NOBN}: relative change of the second conv's input, images x{SCALE:g}", measured[NOBN][0],
+                       claim.reported["input change without BN"])
+
+
+@pytest.mark.claim("003/bn-higher-learning-rates-regularizes")
+def test_003_bn_allows_higher_learning_rates_and_regularizes(claim):
+    """Sec. 2 (background): BN allows much higher learning rates without the risk of divergence, regularizes the
+    model and reduces the need for Dropout (the report trains nothing that tests it)."""
 
 
 # ---------------------------------------------------------------------------------------------
