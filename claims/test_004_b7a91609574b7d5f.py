@@ -20,7 +20,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from harness.claim import Spec, Split, best, create_model, early, per_arm, pooled_split, steadiness
+from harness.claim import (Spec, Split, best, create_model, early, layer_input_change, per_arm, pooled_split,
+                           steadiness)
 
 # Sec. 3: ResNet-18, 200 epochs, the pooled 10:1:1 split; the optimizer section says SGD,
 # CrossEntropyLoss, ReLU, Channel1=64. lr, momentum, wd, schedule and augmentation are the
@@ -143,22 +144,6 @@ def test_bn_mechanism_extreme_distributions(claim):
 SCALE, PROBE_IMAGES = 4.0, 16  # the factor applied to the images; images in the batch
 
 
-def first_stage_input_change(model: nn.Module, images: torch.Tensor, factor: float) -> float:
-    """Relative L2 change of the first residual stage's input when the images are scaled by `factor`
-    (training mode, so BN normalizes with the batch's own statistics, as it does while training)."""
-    seen: list[torch.Tensor] = []
-    hook = model.layer1.register_forward_pre_hook(lambda _module, args: seen.append(args[0].detach()))
-    model.train()
-    try:
-        with torch.no_grad():
-            model(images)
-            model(images * factor)
-    finally:
-        hook.remove()
-    before, after = seen
-    return float((after - before).norm() / before.norm())
-
-
 @pytest.mark.claim("004/bn/stabilizes-layer-inputs")
 def test_bn_stabilizes_the_distribution_of_layer_inputs(claim):
     """Sec. 3.1: BN improves training "by stabilizing the distributions of layer inputs" (background citing [2]):
@@ -168,7 +153,7 @@ def test_bn_stabilizes_the_distribution_of_layer_inputs(claim):
     with torch.random.fork_rng():
         torch.manual_seed(0)
         models = {"with BN": create_model("resnet18"), "without BN": create_model("resnet18", batchnorm=False)}
-    changes = {label: first_stage_input_change(model, images, SCALE) for label, model in models.items()}
+    changes = {label: layer_input_change(model, model.layer1, images, SCALE) for label, model in models.items()}
     claim.note(f"images scaled by {SCALE:g}: relative change of layer1's input "
                + ", ".join(f"{label} {change:.2e}" for label, change in changes.items()))
     for label, change in changes.items():

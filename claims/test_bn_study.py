@@ -19,7 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from harness.claim import Spec, bands, best, create_model, final, mean_train_loss, per_arm, relative_epoch_time, steadiness
+from harness.claim import (Spec, bands, best, create_model, final, layer_input_change, mean_train_loss, per_arm,
+                           relative_epoch_time, steadiness)
 
 NOBN, BN = "VGG-A", "VGG-A+BN"
 MODELS = {NOBN: "vgg_a", BN: "vgg_a_bn"}
@@ -410,22 +411,6 @@ def convs(model: nn.Module) -> list[nn.Conv2d]:
     return [m for m in model.features if isinstance(m, nn.Conv2d)]
 
 
-def layer_input_change(model: nn.Module, images: torch.Tensor, factor: float) -> float:
-    """Relative L2 change of the second conv's input when the images are scaled by `factor` (training mode:
-    BN normalizes with the minibatch's own statistics)."""
-    seen: list[torch.Tensor] = []
-    hook = convs(model)[1].register_forward_pre_hook(lambda _module, args: seen.append(args[0].detach()))
-    model.train()
-    try:
-        with torch.no_grad():
-            model(images)
-            model(images * factor)
-    finally:
-        hook.remove()
-    before, after = seen
-    return float((after - before).norm() / before.norm())
-
-
 def input_gradient_ratio(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, factor: float) -> float:
     """Norm of the loss's gradient with respect to the images with the first conv's weight and bias scaled by
     `factor`, over the same unscaled: the gradient that flows back through that layer (the model is left scaled)."""
@@ -455,7 +440,8 @@ def test_003_bn_fixes_layer_inputs_and_gradient_scale(claim):
         with torch.random.fork_rng():
             torch.manual_seed(0)
             model = create_model(name)
-        measured[label] = (layer_input_change(model, images, SCALE), input_gradient_ratio(model, images, labels, SCALE))
+        measured[label] = (layer_input_change(model, convs(model)[1], images, SCALE),
+                          input_gradient_ratio(model, images, labels, SCALE))
     claim.note(f"x{SCALE:g}: " + "; ".join(f"{label}: second conv's input change {change:.2e}, image-gradient "
                                            f"ratio {ratio:.4f}" for label, (change, ratio) in measured.items()))
     claim.check_within(f"{BN}: relative change of the second conv's input, images x{SCALE:g}", measured[BN][0],

@@ -8,7 +8,7 @@ import torch.nn as nn
 import harness.train.loop as train_module
 from tests.killed import kill_during_epoch_3
 from harness.claim import bands
-from harness.catalog.bn_probes import GradChange, LineSearch, last_linear
+from harness.catalog.bn_probes import GradChange, LineSearch, last_linear, layer_input_change
 from harness.catalog.probes import StepContext, build_probes
 from harness.runs.spec import Spec
 from harness.train.loop import train
@@ -260,3 +260,17 @@ def test_band_figures_are_drawn_from_the_finding(tmp_path):
     build._figures([finding], tmp_path)
     assert [f["kind"] for f in finding["drawn_figures"]] == ["band"]
     assert (tmp_path / finding["drawn_figures"][0]["path"]).read_text().lstrip().startswith("<?xml")
+
+
+def test_layer_input_change_is_zero_after_batchnorm_and_the_scale_without_it():
+    # a bias-free conv + ReLU is positively homogeneous: the next layer's input scales with the images (change
+    # factor - 1); BatchNorm in training mode normalizes the scale away (change ~0, up to its eps)
+    torch.manual_seed(0)
+    images = torch.randn(8, 3, 8, 8)
+    plain = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, bias=False), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 3))
+    normed = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, bias=False), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                                 torch.nn.Conv2d(4, 2, 3))
+    assert layer_input_change(plain, plain[2], images, 4.0) == pytest.approx(3.0, rel=1e-5)
+    assert layer_input_change(normed, normed[3], images, 4.0) < 1e-3
+    assert normed.training  # measured as in training; the hook is gone afterwards
+    assert not normed[3]._forward_pre_hooks

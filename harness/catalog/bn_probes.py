@@ -45,6 +45,23 @@ def last_linear(model: torch.nn.Module) -> torch.nn.Linear:
     return found[-1]
 
 
+def layer_input_change(model: torch.nn.Module, layer: torch.nn.Module, images: torch.Tensor, factor: float) -> float:
+    """Relative L2 change of `layer`'s input when the images are scaled by `factor`: what BatchNorm's
+    normalization is said to fix (reports 003 and 004 cite it). Training mode, so BN normalizes with the
+    batch's own statistics, as it does while training; no gradient, nothing trained."""
+    seen: list[torch.Tensor] = []
+    hook = layer.register_forward_pre_hook(lambda _module, args: seen.append(args[0].detach()))
+    model.train()
+    try:
+        with torch.no_grad():
+            model(images)
+            model(images * factor)
+    finally:
+        hook.remove()
+    before, after = seen
+    return float((after - before).norm() / before.norm())
+
+
 def _check_every(every: Any) -> int:
     if not isinstance(every, int) or isinstance(every, bool) or every < 1:
         raise ValueError(f"probe argument every must be a positive integer, got {every!r}")

@@ -5,6 +5,7 @@ The Claim API (harness/claim/claim.py), the readings of runs (readings.py), band
 one place, so a claim file has one import block. The modules of harness/claim/ import each
 other directly, never through this face, so importing it makes no cycle.
 """
+from ..catalog.bn_probes import layer_input_change
 from ..catalog.models import count_parameters, create_model
 from ..catalog.sizes import model_size
 from ..runs.spec import Spec
@@ -16,5 +17,5 @@ from .readings import (Measured, best, early, epoch_time, final, final_train_acc
 
 __all__ = ["Claim", "ClaimCheckFailed", "ClaimContext", "ClaimInconclusive", "Measured", "Spec", "Split",
            "UndecidableCheck", "bands", "best", "count_parameters", "create_model", "early", "epoch_time", "final",
-           "final_train_acc", "final_train_loss", "load_arrays", "mean_acc_drop", "mean_train_acc", "mean_train_loss",
+           "final_train_acc", "final_train_loss", "layer_input_change", "load_arrays", "mean_acc_drop", "mean_train_acc", "mean_train_loss",
            "model_size", "per_arm", "pooled_split", "relative_epoch_time", "steadiness", "train_test_gap"]
