@@ -173,7 +173,7 @@ def paired_t_with_test_set(a_values: Sequence[float], b_values: Sequence[float],
     the differences' spread nor the two arms' own seed variances summed. At 2 seeds the differences'
     spread has 1 df, and a run-to-run effect as large as the per-image noise makes the two differences
     agree by chance often enough that, trusting the floor on that alone, the check said "reproduced" for
-    4.5-6.6% of true nulls at its 2.5% level (8% on real LeNet A/A runs, benchmarks/README). The arms'
+    4.8-6.6% of true nulls at its 2.5% level (8% on real LeNet A/A runs, benchmarks/README). The arms'
     own spreads (2 (n - 1) df) see that effect whatever the pairing removes; the pairing itself is kept,
     since arms that share a seed share much of its luck. `a_correct[i]` and `b_correct[i]` are the
     per-image records of the runs behind `a_values[i]` and `b_values[i]`.
@@ -385,7 +385,10 @@ def power_at(noise: Noise, n: int, distance: float, alpha: float) -> float:
     """Probability that a check at n seeds, one-sided level alpha, decides a true distance from its
     margin, when the parts behind `noise` are the truth: averaged over the seed spread the n seeds
     would show (a chi-square on n - 1 df), which decides both the standard error (floored at the
-    per-image floor) and the Welch-Satterthwaite df, as paired_t_with_test_set does."""
+    per-image floor) and the Welch-Satterthwaite df, as paired_t_with_test_set does. The floor is taken as
+    binding where the differences' spread is under it; the check also asks the arms' own spreads, which can
+    only make it more careful, so at 2-3 seeds this can overstate the power a little (the minimum detectable
+    effect of a simulated 3-seed comparison still gives 70-90% power: tests/test_calibration.py)."""
     sigma2, floor, fixed = noise.seed_var, noise.floor, noise.fixed_var
     true_se = math.sqrt(sigma2 / n + fixed)
     if true_se == 0.0:
