@@ -88,7 +88,6 @@ class Paired:
     only_b: np.ndarray
     images: int
     floor: np.ndarray | None = None  # per-image floor of seed_var
-    pair_known: np.ndarray | None = None  # where the differences' spread alone is under the floor (PAIR_ONLY_RULE)
 
     def noise(self, c: int) -> stats.Noise:
         """Claim c's variance parts as paired_t_with_test_set records them."""
@@ -107,7 +106,8 @@ class Paired:
         if rule == OLD_RULE:
             half = sps.t.ppf(0.5 + confidence / 2, self.n - 1) * se
         elif rule == PAIR_ONLY_RULE:
-            half, _, _ = stats.paired_half_width(self.seed_var, self.pair_known, self.test_var, self.n, confidence)
+            pair_known = self.seed_var <= self.floor  # the differences' spread alone under the floor
+            half, _, _ = stats.paired_half_width(self.seed_var, pair_known, self.test_var, self.n, confidence)
         return self.mean - half, self.mean + half
 
 
@@ -125,9 +125,8 @@ def paired(d: Draw, i: int, j: int, n: int) -> Paired:
     arm_spreads = accuracies(d, i, n).var(axis=1, ddof=1) + accuracies(d, j, n).var(axis=1, ddof=1)
     seed_var, known, test_var = stats.paired_parts(diffs.var(axis=1, ddof=1), n, d.images,
                                                    per_image_seed_var, image_mean_var, arm_spreads)
-    _, pair_known, _ = stats.paired_parts(diffs.var(axis=1, ddof=1), n, d.images, per_image_seed_var, image_mean_var)
     return Paired(diffs.mean(axis=1), seed_var, known, test_var, n, only_a, only_b, d.images,
-                  per_image_seed_var / d.images, pair_known)
+                  per_image_seed_var / d.images)
 
 
 def accuracies(d: Draw, arm: int, n: int) -> np.ndarray:
